@@ -1,0 +1,38 @@
+# The two commands of the README:
+#   go run ./cmd/bpfobj     the main job: inspect, load and run a BPF object
+#   make test               vet, then every test with the race detector
+#
+# As root, `make test` also runs the kernel tests; without root they skip and
+# say why. `.ci/run` installs the Debian packages the tests compare against
+# (clang-19, llvm-19, bpftool) and then runs `make test`.
+
+GO ?= go
+CLANG ?= clang-19
+TESTFLAGS ?=
+
+.PHONY: test testdata generate bench vmtest deps
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -timeout 45m $(TESTFLAGS) ./...
+
+# Rebuild the committed test objects (testdata/*-el.elf, *-eb.elf) from their
+# C sources. The output is reproducible byte for byte.
+testdata:
+	$(MAKE) -C testdata CLANG=$(CLANG)
+
+# Regenerate code derived from internal/cmd/uapi/bpf-uapi.h. Tests fail when
+# the committed output is stale.
+generate:
+	$(GO) generate ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Boot other kernels under qemu and run the test binaries there.
+vmtest:
+	$(GO) run ./internal/cmd/vmtest $(VMTESTFLAGS)
+
+# Install the Debian packages the tests and test objects need.
+deps:
+	./.ci/deps.sh
