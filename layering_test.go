@@ -1,0 +1,145 @@
+package ebpf_test
+
+import (
+	"fmt"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/go-quicktest/qt"
+)
+
+const module = "github.com/bpfkit/ebpf"
+
+// goFile is one non-test Go file of the module with its imports.
+type goFile struct {
+	pkg     string // import path
+	name    string // base name
+	imports []string
+	bpfCall bool // mentions SYS_BPF
+}
+
+func moduleFiles(t *testing.T) []goFile {
+	t.Helper()
+	var files []goFile
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != "." && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), p, src, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(p))
+		gf := goFile{pkg: module, name: filepath.Base(p), bpfCall: strings.Contains(string(src), "SYS_BPF")}
+		if dir != "." {
+			gf.pkg = module + "/" + dir
+		}
+		for _, imp := range f.Imports {
+			ip, _ := strconv.Unquote(imp.Path.Value)
+			gf.imports = append(gf.imports, ip)
+		}
+		files = append(files, gf)
+		return nil
+	})
+	qt.Assert(t, qt.IsNil(err))
+	return files
+}
+
+// TestLayering enforces the arrows of ARCHITECTURE.md: specifications and
+// parsers never reach the syscall layer, internal/sys is the only caller of
+// bpf(2), and link sits above ebpf.
+func TestLayering(t *testing.T) {
+	var (
+		internalPkg = module + "/internal"
+		sysPkg      = module + "/internal/sys"
+		asmPkg      = module + "/asm"
+		btfPkg      = module + "/btf"
+		linkPkg     = module + "/link"
+	)
+
+	// syscallFree reports whether a file must not import internal/sys.
+	syscallFree := func(f goFile) bool {
+		switch f.pkg {
+		case asmPkg, internalPkg:
+			return true
+		case btfPkg:
+			return !strings.HasPrefix(f.name, "handle")
+		case module:
+			return strings.HasPrefix(f.name, "elf_") || strings.HasSuffix(f.name, "_spec.go")
+		}
+		return false
+	}
+
+	var problems []string
+	report := func(f goFile, format string, args ...any) {
+		problems = append(problems, path.Join(strings.TrimPrefix(strings.TrimPrefix(f.pkg, module), "/"), f.name)+": "+fmt.Sprintf(format, args...))
+	}
+	for _, f := range moduleFiles(t) {
+		if f.bpfCall && f.pkg != sysPkg {
+			report(f, "mentions SYS_BPF: only internal/sys may call bpf(2)")
+		}
+		for _, imp := range f.imports {
+			if !strings.HasPrefix(imp, module) {
+				continue
+			}
+			switch {
+			case f.pkg == internalPkg:
+				report(f, "internal imports %s: it must import no package of the module", imp)
+			case f.pkg == sysPkg && imp != internalPkg:
+				report(f, "internal/sys imports %s: it may only import internal", imp)
+			case imp == sysPkg && syscallFree(f):
+				report(f, "imports internal/sys: parsing and specification code must stay syscall-free")
+			case imp == linkPkg && f.pkg != linkPkg && !strings.HasPrefix(f.pkg, module+"/cmd/") && !strings.HasPrefix(f.pkg, module+"/internal/cmd/"):
+				report(f, "imports link: link sits above every other package")
+			case f.pkg == asmPkg && imp != internalPkg:
+				report(f, "asm imports %s: it may only import internal", imp)
+			case f.pkg == btfPkg && imp != asmPkg && imp != internalPkg && !(imp == sysPkg && !syscallFree(f)):
+				report(f, "btf imports %s: it may only import asm and internal (and internal/sys in handle files)", imp)
+			}
+		}
+	}
+	sort.Strings(problems)
+	qt.Assert(t, qt.HasLen(problems, 0), qt.Commentf("layering violations:\n%s", strings.Join(problems, "\n")))
+}
+
+// TestPackageDocs checks that every package has a doc.go.
+func TestPackageDocs(t *testing.T) {
+	pkgs := map[string]bool{}
+	for _, f := range moduleFiles(t) {
+		if _, ok := pkgs[f.pkg]; !ok {
+			pkgs[f.pkg] = false
+		}
+		if f.name == "doc.go" {
+			pkgs[f.pkg] = true
+		}
+	}
+	var missing []string
+	for p, ok := range pkgs {
+		if !ok && !strings.Contains(p, "/internal/cmd/") && !strings.Contains(p, "/cmd/") {
+			missing = append(missing, p)
+		}
+	}
+	sort.Strings(missing)
+	qt.Assert(t, qt.HasLen(missing, 0), qt.Commentf("packages without doc.go: %v", missing))
+}
