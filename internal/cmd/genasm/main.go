@@ -85,7 +85,7 @@ type enumerator struct {
 
 // header is what genasm reads from bpf-uapi.h.
 type header struct {
-	values map[string]int64         // #defines and enumerators by name
+	values map[string]int64        // #defines and enumerators by name
 	enums  map[string][]enumerator // named enums in declaration order
 }
 
