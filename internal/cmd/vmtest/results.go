@@ -1,0 +1,256 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// The result stream is what init.sh writes to ttyS1: marker lines that
+// start with "@@vmtest " and, between a begin and an end marker, a test
+// binary's own -test.v output.
+const markerPrefix = "@@vmtest "
+
+// binaryResult is what one test binary did in the VM.
+type binaryResult struct {
+	Name     string
+	Output   []string // its own output, line by line
+	Passed   int      // "--- PASS" lines, subtests included
+	Failed   int
+	Skipped  int
+	ExitCode int  // valid when Ended
+	Ended    bool // the end marker arrived
+	Duration time.Duration
+}
+
+// OK reports whether the binary finished and passed.
+func (r *binaryResult) OK() bool { return r.Ended && r.ExitCode == 0 && r.Failed == 0 }
+
+// status is the summary's word for r.
+func (r *binaryResult) status() string {
+	switch {
+	case !r.Ended:
+		return "DID NOT FINISH"
+	case r.ExitCode != 0:
+		return fmt.Sprintf("FAIL (exit %d)", r.ExitCode)
+	case r.Failed != 0:
+		return "FAIL"
+	}
+	return "ok"
+}
+
+// streamParser turns the result stream into binaryResults. Feed it lines
+// as they arrive; it calls OnEnd as each binary ends so the host can print
+// progress while the VM still runs.
+type streamParser struct {
+	Results []*binaryResult
+	Info    []string // KEY=VALUE, in arrival order
+	Done    bool     // "@@vmtest done" arrived
+
+	OnBegin func(*binaryResult)
+	OnLine  func(*binaryResult, string)
+	OnEnd   func(*binaryResult)
+
+	now   func() time.Time
+	cur   *binaryResult
+	start time.Time
+}
+
+func newStreamParser() *streamParser { return &streamParser{now: time.Now} }
+
+// Line handles one line, without its newline; a trailing \r from the tty
+// is dropped.
+func (p *streamParser) Line(line string) {
+	line = strings.TrimSuffix(line, "\r")
+	rest, isMarker := strings.CutPrefix(line, markerPrefix)
+	if !isMarker {
+		if p.cur == nil {
+			return // noise before the first binary
+		}
+		p.cur.Output = append(p.cur.Output, line)
+		countResult(p.cur, line)
+		if p.OnLine != nil {
+			p.OnLine(p.cur, line)
+		}
+		return
+	}
+	verb, arg, _ := strings.Cut(rest, " ")
+	switch verb {
+	case "info":
+		p.Info = append(p.Info, arg)
+	case "begin":
+		p.finish(nil)
+		p.cur = &binaryResult{Name: arg}
+		p.start = p.now()
+		p.Results = append(p.Results, p.cur)
+		if p.OnBegin != nil {
+			p.OnBegin(p.cur)
+		}
+	case "end":
+		name, rc, _ := strings.Cut(arg, " ")
+		if p.cur == nil || p.cur.Name != name {
+			return
+		}
+		code, err := strconv.Atoi(strings.TrimPrefix(rc, "rc="))
+		if err != nil {
+			code = -1
+		}
+		// init.sh starts the end marker with a newline in case the output
+		// did not end with one; drop the empty line that leaves.
+		if n := len(p.cur.Output); n > 0 && p.cur.Output[n-1] == "" {
+			p.cur.Output = p.cur.Output[:n-1]
+		}
+		p.finish(&code)
+	case "done":
+		p.finish(nil)
+		p.Done = true
+	}
+}
+
+// finish closes the current binary; code is nil when it never ended.
+func (p *streamParser) finish(code *int) {
+	if p.cur == nil {
+		return
+	}
+	if code != nil {
+		p.cur.Ended, p.cur.ExitCode = true, *code
+	}
+	p.cur.Duration = p.now().Sub(p.start)
+	if p.OnEnd != nil {
+		p.OnEnd(p.cur)
+	}
+	p.cur = nil
+}
+
+// Close ends a binary still running when the stream stopped (the VM died
+// or timed out).
+func (p *streamParser) Close() { p.finish(nil) }
+
+// countResult counts go test -v result lines: "--- PASS: TestX (0.00s)",
+// indented for subtests.
+func countResult(r *binaryResult, line string) {
+	t := strings.TrimLeft(line, " \t")
+	switch {
+	case strings.HasPrefix(t, "--- PASS: "):
+		r.Passed++
+	case strings.HasPrefix(t, "--- FAIL: "):
+		r.Failed++
+	case strings.HasPrefix(t, "--- SKIP: "):
+		r.Skipped++
+	}
+}
+
+// kernelRun is the outcome of one kernel's VM.
+type kernelRun struct {
+	Kernel   *kernel
+	Accel    string
+	Expected []testBinary // the manifest
+	Results  []*binaryResult
+	Info     []string
+	Done     bool
+	Err      error // boot or qemu failure, timeout, panic
+	Console  []string
+	Duration time.Duration
+}
+
+// OK reports whether every binary ran and passed and the VM finished.
+func (k *kernelRun) OK() bool {
+	if k.Err != nil || !k.Done || len(k.Results) != len(k.Expected) {
+		return false
+	}
+	for _, r := range k.Results {
+		if !r.OK() {
+			return false
+		}
+	}
+	return true
+}
+
+// counts returns passed, failed and skipped tests. A binary that failed
+// without a "--- FAIL" line (it crashed, timed out or never ran) counts
+// as one failed test, so that the totals never hide a failure.
+func (k *kernelRun) counts() (passed, failed, skipped int) {
+	byName := map[string]*binaryResult{}
+	for _, r := range k.Results {
+		byName[r.Name] = r
+		passed += r.Passed
+		skipped += r.Skipped
+		failed += r.Failed
+		if !r.OK() && r.Failed == 0 {
+			failed++
+		}
+	}
+	for _, b := range k.Expected {
+		if byName[b.Name] == nil {
+			failed++
+		}
+	}
+	if k.Err != nil && failed == 0 {
+		failed++
+	}
+	return
+}
+
+// writeSummary prints the per-package table of one kernel.
+func (k *kernelRun) writeSummary(w io.Writer) {
+	fmt.Fprintf(w, "\nvmtest: kernel %s, accel %s, %s\n", k.Kernel.Label, k.Accel, k.Duration.Round(time.Second))
+	if len(k.Info) > 0 {
+		fmt.Fprintf(w, "  vm: %s\n", strings.Join(k.Info, " "))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PACKAGE\tPASSED\tFAILED\tSKIPPED\tTIME\tRESULT")
+	byName := map[string]*binaryResult{}
+	for _, r := range k.Results {
+		byName[r.Name] = r
+	}
+	for _, b := range k.Expected {
+		r := byName[b.Name]
+		if r == nil {
+			fmt.Fprintf(tw, "  %s\t-\t-\t-\t-\tNOT RUN\n", b.ImportPath)
+			continue
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%s\t%s\n", b.ImportPath, r.Passed, r.Failed, r.Skipped,
+			r.Duration.Round(100*time.Millisecond), r.status())
+	}
+	tw.Flush()
+	if k.Err != nil {
+		fmt.Fprintf(w, "  VM FAILED: %v\n", k.Err)
+	} else if !k.Done {
+		fmt.Fprintf(w, "  VM FAILED: it stopped before running every test binary\n")
+	}
+}
+
+// writeFailures prints the full output of each failed binary, then the
+// tail of the kernel console if the VM itself failed.
+func (k *kernelRun) writeFailures(w io.Writer) {
+	for _, r := range k.Results {
+		if r.OK() {
+			continue
+		}
+		fmt.Fprintf(w, "\n=== vmtest: output of %s on %s (%s) ===\n", r.Name, k.Kernel.Label, r.status())
+		for _, l := range r.Output {
+			fmt.Fprintln(w, l)
+		}
+		fmt.Fprintf(w, "=== vmtest: end of %s ===\n", r.Name)
+	}
+	if (k.Err != nil || !k.Done) && len(k.Console) > 0 {
+		fmt.Fprintf(w, "\n=== vmtest: last %d lines of the kernel console ===\n", len(k.Console))
+		for _, l := range k.Console {
+			fmt.Fprintln(w, l)
+		}
+		fmt.Fprintln(w, "=== vmtest: end of console ===")
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
