@@ -1,10 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"compress/gzip"
-	_ "embed"
 	"debug/elf"
+	_ "embed"
 	"fmt"
 	"io"
 	"io/fs"
@@ -232,50 +231,4 @@ func addTree(c *cpioWriter, prefix, root string) error {
 		}
 		return nil // sockets, fifos, devices
 	})
-}
-
-// readCPIO lists the entries of a newc archive: name -> mode and data. It
-// is used by the tests to check what Write wrote.
-func readCPIO(data []byte) (map[string]cpioEntry, error) {
-	entries := map[string]cpioEntry{}
-	off := 0
-	align := func(n int) int { return (n + 3) &^ 3 }
-	for {
-		if off+110 > len(data) {
-			return nil, fmt.Errorf("cpio: truncated header at %d", off)
-		}
-		hdr := data[off : off+110]
-		if string(hdr[:6]) != cpioMagic {
-			return nil, fmt.Errorf("cpio: bad magic at %d", off)
-		}
-		var f [13]uint32
-		for i := range f {
-			var v uint32
-			if _, err := fmt.Sscanf(string(hdr[6+8*i:14+8*i]), "%08x", &v); err != nil {
-				return nil, fmt.Errorf("cpio: header field %d at %d: %w", i, off, err)
-			}
-			f[i] = v
-		}
-		mode, size, namesize := f[1], int(f[6]), int(f[11])
-		nameEnd := off + 110 + namesize
-		if namesize < 1 || nameEnd > len(data) {
-			return nil, fmt.Errorf("cpio: bad name size at %d", off)
-		}
-		name := string(bytes.TrimRight(data[off+110:nameEnd], "\x00"))
-		dataStart := align(nameEnd)
-		if dataStart+size > len(data) {
-			return nil, fmt.Errorf("cpio: %s: truncated data", name)
-		}
-		if name == cpioTrailer {
-			return entries, nil
-		}
-		entries[name] = cpioEntry{Mode: mode, Data: data[dataStart : dataStart+size], RdevMajor: f[9], RdevMinor: f[10]}
-		off = align(dataStart + size)
-	}
-}
-
-type cpioEntry struct {
-	Mode                 uint32
-	Data                 []byte
-	RdevMajor, RdevMinor uint32
 }

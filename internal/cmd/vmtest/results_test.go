@@ -1,0 +1,187 @@
+package main
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-quicktest/qt"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// parseStream feeds a whole stream to a parser whose clock advances one
+// second per reading.
+func parseStream(stream string) *streamParser {
+	p := newStreamParser()
+	var t time.Time
+	p.now = func() time.Time { t = t.Add(time.Second); return t }
+	for _, line := range strings.Split(stream, "\n") {
+		p.Line(line)
+	}
+	p.Close()
+	return p
+}
+
+func TestStreamParser(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stream string
+		want   []*binaryResult
+		info   []string
+		done   bool
+	}{
+		{
+			name: "pass, skip, subtests, tty carriage returns",
+			stream: "noise before anything\n" +
+				"@@vmtest info release=6.1.0-56-amd64\r\n" +
+				"@@vmtest begin a.test\n" +
+				"=== RUN   TestA\r\n" +
+				"=== RUN   TestA/sub\n" +
+				"    --- PASS: TestA/sub (0.00s)\n" +
+				"--- PASS: TestA (0.00s)\n" +
+				"--- SKIP: TestB (0.00s)\n" +
+				"PASS\n" +
+				"\n@@vmtest end a.test rc=0\n" +
+				"@@vmtest done\n",
+			want: []*binaryResult{{
+				Name:   "a.test",
+				Output: []string{"=== RUN   TestA", "=== RUN   TestA/sub", "    --- PASS: TestA/sub (0.00s)", "--- PASS: TestA (0.00s)", "--- SKIP: TestB (0.00s)", "PASS"},
+				Passed: 2, Skipped: 1, Ended: true, Duration: time.Second,
+			}},
+			info: []string{"release=6.1.0-56-amd64"},
+			done: true,
+		},
+		{
+			name: "failure, output without a final newline",
+			stream: "@@vmtest begin b.test\n" +
+				"--- FAIL: TestX (0.01s)\n" +
+				"FAIL\n" +
+				"exit status 1 no newline\n" +
+				"@@vmtest end b.test rc=1\n" +
+				"@@vmtest done",
+			want: []*binaryResult{{
+				Name:   "b.test",
+				Output: []string{"--- FAIL: TestX (0.01s)", "FAIL", "exit status 1 no newline"},
+				Failed: 1, ExitCode: 1, Ended: true, Duration: time.Second,
+			}},
+			done: true,
+		},
+		{
+			name: "VM died mid-binary",
+			stream: "@@vmtest begin a.test\n\n@@vmtest end a.test rc=0\n" +
+				"@@vmtest begin c.test\n" +
+				"--- PASS: TestC (0.00s)\n" +
+				"panic: something\n",
+			want: []*binaryResult{
+				{Name: "a.test", Ended: true, Duration: time.Second},
+				{Name: "c.test", Output: []string{"--- PASS: TestC (0.00s)", "panic: something", ""}, Passed: 1, Duration: time.Second},
+			},
+		},
+		{
+			name: "begin without end",
+			stream: "@@vmtest begin a.test\n" +
+				"@@vmtest begin b.test\n\n@@vmtest end b.test rc=0\n" +
+				"@@vmtest end a.test rc=0\n" + // stale end: ignored
+				"@@vmtest done\n",
+			want: []*binaryResult{
+				{Name: "a.test", Duration: time.Second},
+				{Name: "b.test", Ended: true, Duration: time.Second},
+			},
+			done: true,
+		},
+		{
+			name:   "unparsable exit code",
+			stream: "@@vmtest begin a.test\n@@vmtest end a.test rc=x\n",
+			want:   []*binaryResult{{Name: "a.test", Ended: true, ExitCode: -1, Duration: time.Second}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := parseStream(tc.stream)
+			if diff := cmp.Diff(tc.want, p.Results, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("results (-want +got):\n%s", diff)
+			}
+			qt.Assert(t, qt.DeepEquals(p.Info, tc.info))
+			qt.Assert(t, qt.Equals(p.Done, tc.done))
+		})
+	}
+}
+
+func TestKernelRunOutcome(t *testing.T) {
+	bins := []testBinary{
+		{Name: "a.test", ImportPath: "m/a"},
+		{Name: "b.test", ImportPath: "m/b"},
+	}
+	ok := &binaryResult{Name: "a.test", Passed: 3, Skipped: 1, Ended: true}
+	for _, tc := range []struct {
+		name                    string
+		run                     kernelRun
+		ok                      bool
+		passed, failed, skipped int
+		table                   string
+	}{
+		{
+			name: "all pass",
+			run: kernelRun{Expected: bins, Done: true, Results: []*binaryResult{
+				ok, {Name: "b.test", Passed: 2, Ended: true},
+			}},
+			ok: true, passed: 5, skipped: 1,
+			table: "m/b  2  0  0  0s  ok",
+		},
+		{
+			name: "failing test",
+			run: kernelRun{Expected: bins, Done: true, Results: []*binaryResult{
+				ok, {Name: "b.test", Passed: 1, Failed: 2, Ended: true, ExitCode: 1},
+			}},
+			passed: 4, failed: 2, skipped: 1,
+			table: "m/b  1  2  0  0s  FAIL (exit 1)",
+		},
+		{
+			name: "crash without a FAIL line counts as one failure",
+			run: kernelRun{Expected: bins, Done: true, Results: []*binaryResult{
+				ok, {Name: "b.test", Ended: true, ExitCode: 2},
+			}},
+			passed: 3, failed: 1, skipped: 1,
+			table: "m/b  0  0  0  0s  FAIL (exit 2)",
+		},
+		{
+			name: "VM stopped: unfinished and missing binaries fail",
+			run: kernelRun{Expected: bins, Err: errors.New("timed out"), Results: []*binaryResult{
+				{Name: "a.test", Passed: 1},
+			}},
+			passed: 1, failed: 2,
+			table: "m/b  -  -  -  -  NOT RUN",
+		},
+		{
+			name:   "VM failed before any binary",
+			run:    kernelRun{Err: errors.New("qemu: exit status 1")},
+			failed: 1,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run.Kernel = &kernel{Label: "6.1"}
+			qt.Assert(t, qt.Equals(tc.run.OK(), tc.ok))
+			p, f, s := tc.run.counts()
+			qt.Assert(t, qt.DeepEquals([]int{p, f, s}, []int{tc.passed, tc.failed, tc.skipped}))
+
+			var sum strings.Builder
+			tc.run.writeSummary(&sum)
+			if tc.table != "" {
+				qt.Assert(t, qt.StringContains(squeeze(sum.String()), tc.table))
+			}
+			var fails strings.Builder
+			tc.run.writeFailures(&fails)
+			qt.Assert(t, qt.Equals(fails.Len() == 0, tc.ok || len(tc.run.Results) == 0))
+		})
+	}
+}
+
+var manySpaces = regexp.MustCompile(" {2,}")
+
+// squeeze collapses runs of spaces so that table rows compare without
+// depending on column widths.
+func squeeze(s string) string {
+	return manySpaces.ReplaceAllString(s, "  ")
+}
