@@ -149,12 +149,13 @@ func TestInitramfs(t *testing.T) {
 	qt.Assert(t, qt.IsNil(os.WriteFile(busybox, fakeModule("static=yes"), 0o755)))
 
 	ir := &initramfs{
-		Busybox:  busybox,
-		Binaries: []testBinary{{Name: "pkg.test", RelDir: "pkg", Path: bin}},
-		SrcRoot:  src,
-		Modules:  []module{{Name: "veth", Data: []byte("ko")}},
-		Timeout:  "10m0s",
-		Flags:    []string{"-test.run=Foo's"},
+		Busybox:   busybox,
+		Binaries:  []testBinary{{Name: "pkg.test", RelDir: "pkg", Path: bin}},
+		SrcRoot:   src,
+		Modules:   []module{{Name: "veth", Data: []byte("ko")}},
+		Timeout:   "10m0s",
+		Flags:     []string{"-test.run=Foo's"},
+		HostFiles: map[string]string{"boot/config-6.1": bin},
 	}
 	for _, compress := range []bool{false, true} {
 		out := filepath.Join(dir, fmt.Sprint("initramfs-", compress))

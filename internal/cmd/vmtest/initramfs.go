@@ -23,6 +23,10 @@ type initramfs struct {
 	Modules  []module     // insmod in this order
 	Timeout  string       // -test.timeout of each binary
 	Flags    []string     // more flags for each binary
+	// HostFiles are copied in as they are: initramfs path -> host path.
+	// The kernel's config goes to /boot/config-RELEASE, where libbpf-style
+	// .kconfig readers look for it.
+	HostFiles map[string]string
 }
 
 // maxSrcFile bounds the files copied from the source tree: tests read small
@@ -100,6 +104,11 @@ func (ir *initramfs) write(w io.Writer) error {
 	}
 	for _, name := range sortedKeys(files) {
 		if err := c.Bytes(name, 0o644, []byte(files[name])); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(ir.HostFiles) {
+		if err := addHostFile(c, name, ir.HostFiles[name]); err != nil {
 			return err
 		}
 	}

@@ -103,18 +103,19 @@ func kernelFromDebian(cache, pkg string) (*kernel, error) {
 	if _, err := exec.LookPath("apt-get"); err != nil {
 		return nil, fmt.Errorf("package %s: apt-get not found; pass a kernel with -kernel or -deb instead", pkg)
 	}
-	concrete, err := resolveKernelPackage(pkg)
+	concrete, show, err := lookupKernelPackage(pkg)
+	if err != nil && os.Geteuid() == 0 {
+		// A fresh machine may have no package lists yet.
+		logf("%v; running apt-get update", err)
+		if uerr := run(exec.Command("apt-get", "update", "-q")); uerr != nil {
+			return nil, uerr
+		}
+		concrete, show, err = lookupKernelPackage(pkg)
+	}
 	if err != nil {
 		return nil, err
 	}
-	show, err := output(exec.Command("apt-cache", "show", "--no-all-versions", concrete))
-	if err != nil {
-		return nil, fmt.Errorf("package %s: %w (run apt-get update?)", concrete, err)
-	}
 	filename := aptField(show, "Filename")
-	if filename == "" {
-		return nil, fmt.Errorf("package %s: apt-cache show gives no Filename", concrete)
-	}
 	debs := filepath.Join(cache, "debs")
 	deb := filepath.Join(debs, filepath.Base(filename))
 	if !fileExists(deb) {
@@ -145,12 +146,29 @@ func kernelFromDebian(cache, pkg string) (*kernel, error) {
 	return k, nil
 }
 
+// lookupKernelPackage resolves pkg and returns apt-cache show's record of
+// the image package.
+func lookupKernelPackage(pkg string) (string, []byte, error) {
+	concrete, err := resolveKernelPackage(pkg)
+	if err != nil {
+		return "", nil, err
+	}
+	show, err := output(exec.Command("apt-cache", "show", "--no-all-versions", concrete))
+	if err != nil {
+		return "", nil, fmt.Errorf("package %s: %w", concrete, err)
+	}
+	if aptField(show, "Filename") == "" {
+		return "", nil, fmt.Errorf("package %s: apt-cache show gives no Filename", concrete)
+	}
+	return concrete, show, nil
+}
+
 // resolveKernelPackage follows a metapackage (linux-image-amd64) to the
 // versioned image package it depends on (linux-image-6.1.0-56-amd64).
 func resolveKernelPackage(pkg string) (string, error) {
 	deps, err := output(exec.Command("apt-cache", "depends", pkg))
 	if err != nil {
-		return "", fmt.Errorf("package %s: %w (run apt-get update?)", pkg, err)
+		return "", fmt.Errorf("package %s: %w", pkg, err)
 	}
 	s := bufio.NewScanner(bytes.NewReader(deps))
 	for s.Scan() {

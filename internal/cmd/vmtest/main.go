@@ -41,6 +41,8 @@ type options struct {
 	smp, memMiB                                              int
 	timeout, testTimeout, kvmWait                            time.Duration
 	selftest, selftestFail, gzip, verbose                    bool
+
+	bins []testBinary // what was built
 }
 
 // The kernel command line: console on ttyS0; panic=-1 with qemu's
@@ -77,7 +79,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.memMiB, "mem", 4096, "VM memory in `MiB`")
 	fs.DurationVar(&o.timeout, "timeout", 17*time.Minute, "limit for one kernel's whole VM run")
 	fs.DurationVar(&o.testTimeout, "test-timeout", 10*time.Minute, "-test.timeout of each test binary")
-	fs.DurationVar(&o.kvmWait, "kvm-wait", 15*time.Second, "with -accel auto: fall back to TCG if a KVM guest prints nothing this long")
+	fs.DurationVar(&o.kvmWait, "kvm-wait", 10*time.Second, "with -accel auto: fall back to TCG if a KVM guest prints nothing this long")
 	fs.BoolVar(&o.selftest, "selftest", false, "also run the harness's kernel feature test (loads kprobe, fentry, fmod_ret and LSM programs with raw bpf(2))")
 	fs.BoolVar(&o.selftestFail, "selftest-fail", false, "also run a deliberately failing test binary: the run must fail")
 	fs.BoolVar(&o.gzip, "gzip", false, "gzip the initramfs (smaller, slower to unpack under TCG)")
@@ -216,6 +218,7 @@ func runAll(ctx context.Context, o *options) (bool, error) {
 	if len(bins) == 0 {
 		return false, fmt.Errorf("no package matching %s has tests", strings.Join(o.pkgs.values, " "))
 	}
+	o.bins = bins
 	logf("built %d test binaries in %s", len(bins), time.Since(start).Round(time.Second))
 
 	flags := strings.Fields(o.testFlags)
@@ -296,6 +299,9 @@ func prepareModules(k *kernel, want []string, ir *initramfs) ([]string, error) {
 			facts = append(facts, strings.ToLower(opt)+"="+v)
 		}
 		info = append(info, "config:"+strings.Join(facts, ","))
+		if k.Release != "" {
+			ir.HostFiles = map[string]string{"boot/config-" + k.Release: k.Config}
+		}
 	}
 	if k.ModDir == "" {
 		if len(want) > 0 {
@@ -330,8 +336,12 @@ func bootKernel(ctx context.Context, cfg vmConfig, accel *string, k *kernel, ini
 		}
 		logf("booting %s under %s (%d vCPUs, %d MiB)", k.Label, try, cfg.SMP, cfg.MemMiB)
 		p := newStreamParser()
+		width := 0
+		for _, b := range o.bins {
+			width = max(width, len(b.Name))
+		}
 		p.OnEnd = func(r *binaryResult) {
-			logf("  %-40s %-14s %3d passed %3d failed %3d skipped  %s", r.Name, r.status(),
+			logf("  %-*s %-14s %3d passed %3d failed %3d skipped  %s", width, r.Name, r.status(),
 				r.Passed, r.Failed, r.Skipped, r.Duration.Round(100*time.Millisecond))
 		}
 		if cfg.Verbose {

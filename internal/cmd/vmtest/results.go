@@ -198,8 +198,20 @@ func (k *kernelRun) counts() (passed, failed, skipped int) {
 // writeSummary prints the per-package table of one kernel.
 func (k *kernelRun) writeSummary(w io.Writer) {
 	fmt.Fprintf(w, "\nvmtest: kernel %s, accel %s, %s\n", k.Kernel.Label, k.Accel, k.Duration.Round(time.Second))
-	if len(k.Info) > 0 {
-		fmt.Fprintf(w, "  vm: %s\n", strings.Join(k.Info, " "))
+	var facts []string
+	for _, kv := range k.Info {
+		key, val, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(kv, "config:"):
+			fmt.Fprintf(w, "  kernel config: %s\n", strings.ReplaceAll(strings.TrimPrefix(kv, "config:"), ",", " "))
+		case key == "cmdline":
+			fmt.Fprintf(w, "  command line: %s\n", val)
+		default:
+			facts = append(facts, kv)
+		}
+	}
+	if len(facts) > 0 {
+		fmt.Fprintf(w, "  in the VM: %s\n", strings.Join(facts, " "))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  PACKAGE\tPASSED\tFAILED\tSKIPPED\tTIME\tRESULT")
