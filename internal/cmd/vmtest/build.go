@@ -104,21 +104,27 @@ func binaryName(modulePath, relDir string) string {
 	return strings.ReplaceAll(filepath.ToSlash(relDir), "/", "_") + ".test"
 }
 
+// buildFailure is a package whose test binary did not build.
+type buildFailure struct {
+	ImportPath string
+	Output     string // the go command's
+}
+
 // buildTests builds the test binary of every package with test files into
 // outDir: static (CGO_ENABLED=0, the initramfs has no libc) and without
-// -race, which is too slow under TCG.
-func buildTests(root, modulePath, outDir string, pkgs []goPackage, tags string) ([]testBinary, error) {
+// -race, which is too slow under TCG. A package that does not build is
+// reported in failed and the others still run, as go test does.
+func buildTests(root, modulePath, outDir string, pkgs []goPackage, tags string) (bins []testBinary, failed []buildFailure, err error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var bins []testBinary
 	for _, p := range pkgs {
 		if p.TestFiles == 0 {
 			continue
 		}
 		rel, err := filepath.Rel(root, p.Dir)
 		if err != nil || strings.HasPrefix(rel, "..") {
-			return nil, fmt.Errorf("package %s: directory %s is outside the module root %s", p.ImportPath, p.Dir, root)
+			return nil, nil, fmt.Errorf("package %s: directory %s is outside the module root %s", p.ImportPath, p.Dir, root)
 		}
 		b := testBinary{Name: binaryName(modulePath, rel), ImportPath: p.ImportPath, RelDir: filepath.ToSlash(rel)}
 		b.Path = filepath.Join(outDir, b.Name)
@@ -132,14 +138,15 @@ func buildTests(root, modulePath, outDir string, pkgs []goPackage, tags string) 
 		var outb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &outb, &outb
 		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("building the test binary of %s: %w\n%s", p.ImportPath, err, outb.String())
+			failed = append(failed, buildFailure{p.ImportPath, fmt.Sprintf("%s\n%v", strings.TrimRight(outb.String(), "\n"), err)})
+			continue
 		}
 		if !fileExists(b.Path) {
 			continue // go test -c writes nothing for a package whose tests are all excluded
 		}
 		bins = append(bins, b)
 	}
-	return bins, nil
+	return bins, failed, nil
 }
 
 // modulePathOf reads the module path from go list -m.

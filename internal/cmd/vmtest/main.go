@@ -80,7 +80,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 17*time.Minute, "limit for one kernel's whole VM run")
 	fs.DurationVar(&o.testTimeout, "test-timeout", 10*time.Minute, "-test.timeout of each test binary")
 	fs.DurationVar(&o.kvmWait, "kvm-wait", 10*time.Second, "with -accel auto: fall back to TCG if a KVM guest prints nothing this long")
-	fs.BoolVar(&o.selftest, "selftest", false, "also run the harness's kernel feature test (loads kprobe, fentry, fmod_ret and LSM programs with raw bpf(2))")
+	fs.BoolVar(&o.selftest, "selftest", true, "run the harness's kernel feature test (loads kprobe, fentry, fmod_ret and LSM programs with raw bpf(2))")
 	fs.BoolVar(&o.selftestFail, "selftest-fail", false, "also run a deliberately failing test binary: the run must fail")
 	fs.BoolVar(&o.gzip, "gzip", false, "gzip the initramfs (smaller, slower to unpack under TCG)")
 	fs.BoolVar(&o.verbose, "v", false, "print every test output line as it arrives")
@@ -193,7 +193,7 @@ func runAll(ctx context.Context, o *options) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	bins, err := buildTests(root, modPath, binDir, pkgs, "")
+	bins, buildFailed, err := buildTests(root, modPath, binDir, pkgs, "")
 	if err != nil {
 		return false, err
 	}
@@ -209,13 +209,16 @@ func runAll(ctx context.Context, o *options) (bool, error) {
 		}
 		rel := selftestDir + "/" + st.dir
 		p := goPackage{ImportPath: modPath + "/" + rel, Dir: filepath.Join(root, rel), TestFiles: 1}
-		extra, err := buildTests(root, modPath, binDir, []goPackage{p}, st.tag)
+		extra, failed, err := buildTests(root, modPath, binDir, []goPackage{p}, st.tag)
 		if err != nil {
 			return false, err
 		}
-		bins = append(bins, extra...)
+		bins, buildFailed = append(bins, extra...), append(buildFailed, failed...)
 	}
-	if len(bins) == 0 {
+	for _, f := range buildFailed {
+		logf("the test binary of %s did not build; running the others", f.ImportPath)
+	}
+	if len(bins) == 0 && len(buildFailed) == 0 {
 		return false, fmt.Errorf("no package matching %s has tests", strings.Join(o.pkgs.values, " "))
 	}
 	o.bins = bins
@@ -260,8 +263,11 @@ func runAll(ctx context.Context, o *options) (bool, error) {
 		}
 	}
 
-	ok := true
-	var passed, failed, skipped int
+	ok := len(buildFailed) == 0
+	passed, failed, skipped := 0, len(buildFailed), 0
+	for _, f := range buildFailed {
+		fmt.Printf("\n=== vmtest: building the test binary of %s failed ===\n%s\n=== vmtest: end of %s ===\n", f.ImportPath, f.Output, f.ImportPath)
+	}
 	for _, kr := range runs {
 		kr.writeFailures(os.Stdout)
 	}
@@ -270,6 +276,12 @@ func runAll(ctx context.Context, o *options) (bool, error) {
 		p, f, s := kr.counts()
 		passed, failed, skipped = passed+p, failed+f, skipped+s
 		ok = ok && kr.OK()
+	}
+	if len(buildFailed) > 0 {
+		fmt.Println()
+		for _, f := range buildFailed {
+			fmt.Printf("vmtest: %s: BUILD FAILED, not run on any kernel\n", f.ImportPath)
+		}
 	}
 	ok = ok && len(runs) == len(kernels)
 	fmt.Printf("\nvmtest: %d kernel(s) in %s, logs in %s\n", len(runs), time.Since(start).Round(time.Second), runDir)
