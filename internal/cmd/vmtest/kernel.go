@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -93,103 +91,6 @@ func kernelFromDeb(cache, deb string) (*kernel, error) {
 		}
 	}
 	return kernelFromTree(dir)
-}
-
-// kernelFromDebian fetches a kernel package from the configured Debian
-// archive with apt-get download (once; cached under cache/debs). A
-// metapackage such as linux-image-amd64 is resolved to the image package it
-// depends on.
-func kernelFromDebian(cache, pkg string) (*kernel, error) {
-	if _, err := exec.LookPath("apt-get"); err != nil {
-		return nil, fmt.Errorf("package %s: apt-get not found; pass a kernel with -kernel or -deb instead", pkg)
-	}
-	concrete, show, err := lookupKernelPackage(pkg)
-	if err != nil && os.Geteuid() == 0 {
-		// A fresh machine may have no package lists yet.
-		logf("%v; running apt-get update", err)
-		if uerr := run(exec.Command("apt-get", "update", "-q")); uerr != nil {
-			return nil, uerr
-		}
-		concrete, show, err = lookupKernelPackage(pkg)
-	}
-	if err != nil {
-		return nil, err
-	}
-	filename := aptField(show, "Filename")
-	debs := filepath.Join(cache, "debs")
-	deb := filepath.Join(debs, filepath.Base(filename))
-	if !fileExists(deb) {
-		if err := os.MkdirAll(debs, 0o755); err != nil {
-			return nil, err
-		}
-		logf("downloading %s", concrete)
-		cmd := exec.Command("apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", concrete)
-		cmd.Dir = debs
-		if err := run(cmd); err != nil {
-			return nil, err
-		}
-		if !fileExists(deb) {
-			// apt-get names the file itself; take the newest of this package.
-			got, _ := filepath.Glob(filepath.Join(debs, concrete+"_*.deb"))
-			if len(got) == 0 {
-				return nil, fmt.Errorf("package %s: apt-get download left no .deb in %s", concrete, debs)
-			}
-			sort.Strings(got)
-			deb = got[len(got)-1]
-		}
-	}
-	k, err := kernelFromDeb(cache, deb)
-	if err != nil {
-		return nil, err
-	}
-	k.Label = fmt.Sprintf("%s (%s %s)", k.Label, concrete, aptField(show, "Version"))
-	return k, nil
-}
-
-// lookupKernelPackage resolves pkg and returns apt-cache show's record of
-// the image package.
-func lookupKernelPackage(pkg string) (string, []byte, error) {
-	concrete, err := resolveKernelPackage(pkg)
-	if err != nil {
-		return "", nil, err
-	}
-	show, err := output(exec.Command("apt-cache", "show", "--no-all-versions", concrete))
-	if err != nil {
-		return "", nil, fmt.Errorf("package %s: %w", concrete, err)
-	}
-	if aptField(show, "Filename") == "" {
-		return "", nil, fmt.Errorf("package %s: apt-cache show gives no Filename", concrete)
-	}
-	return concrete, show, nil
-}
-
-// resolveKernelPackage follows a metapackage (linux-image-amd64) to the
-// versioned image package it depends on (linux-image-6.1.0-56-amd64).
-func resolveKernelPackage(pkg string) (string, error) {
-	deps, err := output(exec.Command("apt-cache", "depends", pkg))
-	if err != nil {
-		return "", fmt.Errorf("package %s: %w", pkg, err)
-	}
-	s := bufio.NewScanner(bytes.NewReader(deps))
-	for s.Scan() {
-		dep, ok := strings.CutPrefix(strings.TrimSpace(s.Text()), "Depends: ")
-		if ok && strings.HasPrefix(dep, "linux-image-") && !strings.HasPrefix(dep, "<") {
-			return dep, nil
-		}
-	}
-	return pkg, nil
-}
-
-// aptField returns the first "Name: value" field of apt-cache show output.
-func aptField(show []byte, name string) string {
-	s := bufio.NewScanner(bytes.NewReader(show))
-	s.Buffer(make([]byte, 64<<10), 1<<20)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), name+": "); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // kernelConfig reads CONFIG_X=y/m lines of a kernel config file.

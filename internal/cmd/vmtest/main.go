@@ -63,7 +63,7 @@ func parseFlags(args []string) (*options, error) {
 			"and prints a per-package summary. Exits 1 if anything failed.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	fs.Var(&o.debian, "debian", "Debian kernel `packages` to fetch with apt-get download (comma-separated, repeatable; a metapackage resolves to its image; 'none' for none)")
+	fs.Var(&o.debian, "debian", "Debian kernel `packages` to fetch with apt-get download: PACKAGE from the configured suites or SUITE/PACKAGE (e.g. bookworm-backports/linux-image-amd64); comma-separated, repeatable; a metapackage resolves to its image; 'none' for none")
 	fs.Var(&o.debs, "deb", "kernel .deb `file` to unpack and boot (repeatable)")
 	fs.Var(&o.kernels, "kernel", "bzImage `path` to boot (repeatable); modules are found beside it in a ROOT/boot, ROOT/lib/modules tree")
 	fs.Var(&o.modules, "modules", "kernel `modules` to insmod when the kernel has them as modules (replaces the default list)")
