@@ -116,7 +116,7 @@ func (ins *Instruction) decode(raw []byte, le bool) error {
 			ins.Constant = 0
 		}
 	case LdClass:
-		if op == LoadImmOp(DWord) {
+		if op == opLdImmDW {
 			if len(raw) < 2*InstructionSize {
 				return errShortDWord
 			}
@@ -139,7 +139,7 @@ func (ins *Instruction) decode(raw []byte, le bool) error {
 
 // isWide reports whether the raw slot starting with code is the first half
 // of a ldimm64.
-func isWide(code byte) bool { return OpCode(code) == LoadImmOp(DWord) }
+func isWide(code byte) bool { return OpCode(code) == opLdImmDW }
 
 // encode writes ins to b, which has room for two slots, and returns the
 // number of bytes written.
@@ -170,7 +170,7 @@ func (ins *Instruction) encode(b []byte, le bool) (int, error) {
 			return 0, fmt.Errorf("%v: constant %d conflicts with the atomic operation", op, ins.Constant)
 		}
 		imm = atomic
-	case op == LoadImmOp(DWord):
+	case op == opLdImmDW:
 		wide = true
 	}
 	if !wide && (ins.Constant < math.MinInt32 || ins.Constant > math.MaxUint32) {
@@ -277,7 +277,12 @@ func AppendInstructions(insns Instructions, r io.Reader, bo binary.ByteOrder, pl
 		}
 	}
 
-	d := &streamDecoder{insns: insns, le: le}
+	d := decoderPool.Get().(*streamDecoder)
+	*d = streamDecoder{insns: insns, le: le}
+	defer func() {
+		*d = streamDecoder{}
+		decoderPool.Put(d)
+	}()
 	if wt, ok := r.(io.WriterTo); ok {
 		_, err = wt.WriteTo(d)
 	} else {
@@ -299,6 +304,9 @@ func AppendInstructions(insns Instructions, r io.Reader, bo binary.ByteOrder, pl
 	}
 	return d.insns, nil
 }
+
+// decoderPool recycles streamDecoders, which escape through io.WriterTo.
+var decoderPool = sync.Pool{New: func() any { return new(streamDecoder) }}
 
 // streamDecoder is an io.Writer that decodes what is written to it.
 type streamDecoder struct {

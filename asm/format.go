@@ -77,7 +77,7 @@ func (ins *Instruction) appendText(b []byte) []byte {
 		return append(t, "INVALID"...)
 	case ins.IsLoadFromMap():
 		t = ins.appendMapLoad(t)
-	case !op.wellFormed():
+	case !op.wellFormed() || !op.known():
 		t = t.op(op.String()).reg("dst", ins.Dst).reg("src", ins.Src).num("off", int64(ins.Offset)).num("imm", ins.Constant)
 	case op.Class().isLoadOrStore():
 		t = ins.appendLoadStore(t)
@@ -203,9 +203,6 @@ func (ins *Instruction) appendALU(t text) text {
 func (ins *Instruction) appendJump(t text) text {
 	op := ins.OpCode
 	jop := op.JumpOp()
-	if jop == InvalidJumpOp {
-		return t.op(op.String()).reg("dst", ins.Dst).reg("src", ins.Src).num("off", int64(ins.Offset)).num("imm", ins.Constant)
-	}
 	// extra prints the fields an operation ignores when they are set.
 	extra := func(t text, dst, src, off, imm bool) text {
 		if dst && ins.Dst != R0 {

@@ -146,7 +146,7 @@ type FDer interface {
 // IsLoadFromMap reports whether ins loads a map's address or the address of
 // a map's value by fd (PseudoMapFD, PseudoMapValue).
 func (ins *Instruction) IsLoadFromMap() bool {
-	return ins.OpCode == LoadImmOp(DWord) && (ins.Src == PseudoMapFD || ins.Src == PseudoMapValue)
+	return ins.OpCode == opLdImmDW && (ins.Src == PseudoMapFD || ins.Src == PseudoMapValue)
 }
 
 // IsFunctionCall reports whether ins is a bpf-to-bpf call. Helper calls are
@@ -174,7 +174,7 @@ func (ins *Instruction) IsFunctionReference() bool {
 
 // IsBuiltinCall reports whether ins calls a helper (a BuiltinFunc).
 func (ins *Instruction) IsBuiltinCall() bool {
-	return ins.OpCode == OpCode(JumpClass).SetJumpOp(Call) && ins.Src == R0 && ins.Dst == R0
+	return ins.OpCode == opCall && ins.Src == R0 && ins.Dst == R0
 }
 
 // IsConstantLoad reports whether ins loads a plain constant of the given

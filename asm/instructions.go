@@ -178,7 +178,7 @@ func (insns Instructions) encodeFunctionReferences() error {
 		if ref == "" {
 			continue
 		}
-		byConstant := (ins.IsFunctionReference() || ins.OpCode == OpCode(Jump32Class).SetJumpOp(Ja)) && ins.Constant == -1
+		byConstant := (ins.IsFunctionReference() || ins.OpCode == opGotol) && ins.Constant == -1
 		byOffset := !byConstant && ins.OpCode.Class().IsJump() && ins.Offset == -1
 		if !byConstant && !byOffset {
 			continue

@@ -111,9 +111,29 @@ func (op OpCode) wellFormed() bool {
 	return false
 }
 
+// Opcodes the hot paths compare against, as constants.
+const (
+	opLdImmDW = OpCode(_BPF_LD | _BPF_IMM | _BPF_DW)
+	opCall    = OpCode(_BPF_JMP | _BPF_CALL)
+	opGotol   = OpCode(_BPF_JMP32 | _BPF_JA)
+)
+
+// known reports whether op's operation has a name: the ALU and jump
+// operation nibbles 0xe0 and 0xf0 (0xf0 for jumps) are unassigned, and Call
+// and Exit do not exist in Jump32Class.
+func (op OpCode) known() bool {
+	switch cls := op.Class(); {
+	case cls.IsALU():
+		return op&jumpMask < 0xe0
+	case cls.IsJump():
+		return op.JumpOp() != InvalidJumpOp && op&jumpMask != 0xf0
+	}
+	return true
+}
+
 // IsDWordLoad reports whether op is the 64-bit immediate load (ldimm64), the
 // one instruction that takes two raw instruction slots.
-func (op OpCode) IsDWordLoad() bool { return op == LoadImmOp(DWord) }
+func (op OpCode) IsDWordLoad() bool { return op == opLdImmDW }
 
 // rawInstructions is the number of 8-byte slots an instruction with op
 // occupies.
@@ -263,7 +283,7 @@ func (op OpCode) String() string {
 	if op == InvalidOpCode {
 		return "InvalidOpCode"
 	}
-	if !op.wellFormed() {
+	if !op.wellFormed() || !op.known() {
 		return "OpCode(" + strconv.FormatUint(uint64(op), 16) + ")"
 	}
 	var b strings.Builder
@@ -296,9 +316,6 @@ func (op OpCode) String() string {
 
 	case cls.IsJump():
 		j := op.JumpOp()
-		if j == InvalidJumpOp {
-			return "OpCode(" + strconv.FormatUint(uint64(op), 16) + ")"
-		}
 		b.WriteString(j.String())
 		if cls == Jump32Class {
 			b.WriteString("32")
