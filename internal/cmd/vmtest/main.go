@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -50,12 +51,13 @@ type options struct {
 // when "bpf" is in lsm=.
 const baseAppend = "console=ttyS0 panic=-1 lsm=lockdown,capability,landlock,yama,bpf mitigations=off"
 
-func parseFlags(args []string) (*options, error) {
+func parseFlags(out io.Writer, args []string) (*options, error) {
 	o := &options{}
 	o.debian.values = []string{"linux-image-amd64"}
 	o.modules.values = defaultModules
 	o.pkgs.values = []string{"./..."}
 	fs := flag.NewFlagSet("vmtest", flag.ContinueOnError)
+	fs.SetOutput(out)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./internal/cmd/vmtest [flags]\n\n"+
 			"Builds every package's test binary, boots each kernel under qemu with an\n"+
@@ -106,7 +108,7 @@ func logf(format string, args ...any) {
 }
 
 func main() {
-	o, err := parseFlags(os.Args[1:])
+	o, err := parseFlags(os.Stderr, os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
-	o, err := parseFlags(nil)
+	o, err := parseFlags(io.Discard, nil)
 	qt.Assert(t, qt.IsNil(err))
 	qt.Assert(t, qt.DeepEquals(o.debian.values, []string{"linux-image-amd64"}))
 	qt.Assert(t, qt.DeepEquals(o.pkgs.values, []string{"./..."}))
@@ -19,17 +20,17 @@ func TestParseFlags(t *testing.T) {
 	qt.Assert(t, qt.Equals(o.smp, 2))
 
 	// A kernel path adds to the default Debian kernel; -debian replaces it.
-	o, err = parseFlags([]string{"-kernel", "/a", "-kernel", "/b,/c", "-debian", "linux-image-6.1.0-1-amd64", "-debian", "x"})
+	o, err = parseFlags(io.Discard, []string{"-kernel", "/a", "-kernel", "/b,/c", "-debian", "linux-image-6.1.0-1-amd64", "-debian", "x"})
 	qt.Assert(t, qt.IsNil(err))
 	qt.Assert(t, qt.DeepEquals(o.kernels.values, []string{"/a", "/b", "/c"}))
 	qt.Assert(t, qt.DeepEquals(o.debian.values, []string{"linux-image-6.1.0-1-amd64", "x"}))
 
-	o, err = parseFlags([]string{"-debian", "none", "-kernel", "/k"})
+	o, err = parseFlags(io.Discard, []string{"-debian", "none", "-kernel", "/k"})
 	qt.Assert(t, qt.IsNil(err))
 	qt.Assert(t, qt.HasLen(o.debian.values, 0))
 
 	for _, bad := range [][]string{{"-accel", "hvf"}, {"-smp", "0"}, {"stray"}, {"-nosuchflag"}} {
-		_, err := parseFlags(bad)
+		_, err := parseFlags(io.Discard, bad)
 		qt.Assert(t, qt.IsNotNil(err), qt.Commentf("%q", bad))
 	}
 }

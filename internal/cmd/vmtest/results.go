@@ -22,9 +22,12 @@ type binaryResult struct {
 	Passed   int      // "--- PASS" lines, subtests included
 	Failed   int
 	Skipped  int
-	ExitCode int  // valid when Ended
-	Ended    bool // the end marker arrived
+	Skips    []string // "TestX: the last line it logged", one per skip
+	ExitCode int      // valid when Ended
+	Ended    bool     // the end marker arrived
 	Duration time.Duration
+
+	lastLog string // the last log line of the running test, for Skips
 }
 
 // OK reports whether the binary finished and passed.
@@ -131,7 +134,8 @@ func (p *streamParser) finish(code *int) {
 func (p *streamParser) Close() { p.finish(nil) }
 
 // countResult counts go test -v result lines: "--- PASS: TestX (0.00s)",
-// indented for subtests.
+// indented for subtests. A skip is recorded with the last line the test
+// logged, which is where t.Skip puts its reason.
 func countResult(r *binaryResult, line string) {
 	t := strings.TrimLeft(line, " \t")
 	switch {
@@ -141,8 +145,22 @@ func countResult(r *binaryResult, line string) {
 		r.Failed++
 	case strings.HasPrefix(t, "--- SKIP: "):
 		r.Skipped++
+		name, _, _ := strings.Cut(strings.TrimPrefix(t, "--- SKIP: "), " (")
+		if r.lastLog != "" {
+			name += ": " + r.lastLog
+		}
+		r.Skips = append(r.Skips, name)
+		r.lastLog = ""
+	case strings.HasPrefix(t, "=== "):
+		r.lastLog = ""
+	case t != line && t != "":
+		// Indented lines are test logs ("    file_test.go:12: message").
+		r.lastLog = t
 	}
 }
+
+// maxSkipLines bounds the skip list of one kernel's summary.
+const maxSkipLines = 40
 
 // kernelRun is the outcome of one kernel's VM.
 type kernelRun struct {
@@ -155,6 +173,8 @@ type kernelRun struct {
 	Err      error // boot or qemu failure, timeout, panic
 	Console  []string
 	Duration time.Duration
+
+	lastLog string // the last log line of the running test, for Skips
 }
 
 // OK reports whether every binary ran and passed and the VM finished.
@@ -229,6 +249,22 @@ func (k *kernelRun) writeSummary(w io.Writer) {
 			r.Duration.Round(100*time.Millisecond), r.status())
 	}
 	tw.Flush()
+	var skips []string
+	for _, r := range k.Results {
+		for _, sk := range r.Skips {
+			skips = append(skips, strings.TrimSuffix(r.Name, ".test")+": "+sk)
+		}
+	}
+	if len(skips) > 0 {
+		fmt.Fprintf(w, "  skipped in the VM:\n")
+		for i, sk := range skips {
+			if i == maxSkipLines {
+				fmt.Fprintf(w, "    ... and %d more (see the results log)\n", len(skips)-i)
+				break
+			}
+			fmt.Fprintf(w, "    %s\n", sk)
+		}
+	}
 	if k.Err != nil {
 		fmt.Fprintf(w, "  VM FAILED: %v\n", k.Err)
 	} else if !k.Done {

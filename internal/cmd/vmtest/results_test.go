@@ -42,14 +42,22 @@ func TestStreamParser(t *testing.T) {
 				"=== RUN   TestA/sub\n" +
 				"    --- PASS: TestA/sub (0.00s)\n" +
 				"--- PASS: TestA (0.00s)\n" +
+				"=== RUN   TestB\n" +
+				"    b_test.go:9: setting up\n" +
+				"    b_test.go:10: no kprobes here\n" +
 				"--- SKIP: TestB (0.00s)\n" +
+				"=== RUN   TestC\n" +
+				"--- SKIP: TestC (0.00s)\n" +
 				"PASS\n" +
 				"\n@@vmtest end a.test rc=0\n" +
 				"@@vmtest done\n",
 			want: []*binaryResult{{
-				Name:   "a.test",
-				Output: []string{"=== RUN   TestA", "=== RUN   TestA/sub", "    --- PASS: TestA/sub (0.00s)", "--- PASS: TestA (0.00s)", "--- SKIP: TestB (0.00s)", "PASS"},
-				Passed: 2, Skipped: 1, Ended: true, Duration: time.Second,
+				Name: "a.test",
+				Output: []string{"=== RUN   TestA", "=== RUN   TestA/sub", "    --- PASS: TestA/sub (0.00s)", "--- PASS: TestA (0.00s)",
+					"=== RUN   TestB", "    b_test.go:9: setting up", "    b_test.go:10: no kprobes here", "--- SKIP: TestB (0.00s)",
+					"=== RUN   TestC", "--- SKIP: TestC (0.00s)", "PASS"},
+				Passed: 2, Skipped: 2, Ended: true, Duration: time.Second,
+				Skips: []string{"TestB: b_test.go:10: no kprobes here", "TestC"},
 			}},
 			info: []string{"release=6.1.0-56-amd64"},
 			done: true,
@@ -100,7 +108,7 @@ func TestStreamParser(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := parseStream(tc.stream)
-			if diff := cmp.Diff(tc.want, p.Results, cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(tc.want, p.Results, cmpopts.EquateEmpty(), cmpopts.IgnoreUnexported(binaryResult{})); diff != "" {
 				t.Errorf("results (-want +got):\n%s", diff)
 			}
 			qt.Assert(t, qt.DeepEquals(p.Info, tc.info))
@@ -114,7 +122,7 @@ func TestKernelRunOutcome(t *testing.T) {
 		{Name: "a.test", ImportPath: "m/a"},
 		{Name: "b.test", ImportPath: "m/b"},
 	}
-	ok := &binaryResult{Name: "a.test", Passed: 3, Skipped: 1, Ended: true}
+	ok := &binaryResult{Name: "a.test", Passed: 3, Skipped: 1, Ended: true, Skips: []string{"TestS: needs clang"}}
 	for _, tc := range []struct {
 		name                    string
 		run                     kernelRun
@@ -128,7 +136,7 @@ func TestKernelRunOutcome(t *testing.T) {
 				ok, {Name: "b.test", Passed: 2, Ended: true},
 			}},
 			ok: true, passed: 5, skipped: 1,
-			table: "m/b  2  0  0  0s  ok",
+			table: "m/b  2  0  0  0s  ok\n  skipped in the VM:\n  a: TestS: needs clang\n",
 		},
 		{
 			name: "failing test",
