@@ -208,6 +208,21 @@ func (ins *Instruction) RewriteMapOffset(offset uint32) error {
 	return nil
 }
 
+// RewriteMapPtr sets the map file descriptor of a map load (PseudoMapFD or
+// PseudoMapValue), keeping a value load's offset. It is how a loader that
+// manages fds itself points a load at a map without AssociateMap. An
+// addition to cilium/ebpf v0.22's API (older releases had it).
+func (ins *Instruction) RewriteMapPtr(fd int) error {
+	if !ins.IsLoadFromMap() {
+		return fmt.Errorf("%v is not a load from a map", ins.OpCode)
+	}
+	if fd < 0 {
+		return fmt.Errorf("map fd %d is negative", fd)
+	}
+	ins.encodeMapFD(fd)
+	return nil
+}
+
 // encodeMapFD puts fd in the low half of Constant, keeping the value offset
 // of a PseudoMapValue load.
 func (ins *Instruction) encodeMapFD(fd int) {

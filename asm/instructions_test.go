@@ -148,6 +148,7 @@ func TestAssociateMap(t *testing.T) {
 	qt.Assert(t, qt.IsNotNil(insns.AssociateMap("", testFD(1))))
 
 	insns = insns[:2]
+	ret := Return()
 	qt.Assert(t, qt.IsNil(insns[1].RewriteMapOffset(16)))
 	var buf bytes.Buffer
 	qt.Assert(t, qt.IsNil(insns.Marshal(&buf, binary.LittleEndian)))
@@ -155,7 +156,10 @@ func TestAssociateMap(t *testing.T) {
 	qt.Assert(t, qt.Equals(insns[1].Constant, int64(16<<32|6)))
 
 	qt.Assert(t, qt.IsNotNil(insns[0].RewriteMapOffset(1)))
-	ret := Return()
+	qt.Assert(t, qt.IsNil(insns[1].RewriteMapPtr(9)))
+	qt.Assert(t, qt.Equals(insns[1].Constant, int64(16<<32|9)))
+	qt.Assert(t, qt.IsNotNil(insns[1].RewriteMapPtr(-1)))
+	qt.Assert(t, qt.IsNotNil(ret.RewriteMapPtr(1)))
 	qt.Assert(t, qt.IsNotNil(ret.RewriteMapOffset(1)))
 
 	closed := Instructions{LoadMapPtr(R1, 0)}
