@@ -30,6 +30,10 @@ const (
 	reservedPlatformBits = 0xf000_0000
 )
 
+// maxReserve caps the instructions AppendInstructions reserves before
+// reading: the kernel's limit on the length of a program (1M instructions).
+const maxReserve = 1 << 20
+
 var errNilByteOrder = errors.New("nil byte order")
 
 // littleEndian reports how bo lays out registers and numbers. Besides
@@ -269,8 +273,11 @@ func AppendInstructions(insns Instructions, r io.Reader, bo binary.ByteOrder, pl
 	}
 	if l, ok := r.(interface{ Len() int }); ok {
 		// Len counts bytes that exist, so the reservation is bounded by the
-		// input; ldimm64 makes it an overestimate.
-		if n := l.Len() / InstructionSize; n > cap(insns)-len(insns) {
+		// input (ldimm64 makes it an overestimate). A reader that claims
+		// more than a program can hold gets no more up front: append grows
+		// as data actually arrives.
+		n := min(l.Len()/InstructionSize, maxReserve)
+		if n > cap(insns)-len(insns) {
 			grown := make(Instructions, len(insns), len(insns)+n)
 			copy(grown, insns)
 			insns = grown

@@ -230,3 +230,14 @@ func TestAppendKeepsExisting(t *testing.T) {
 	qt.Assert(t, qt.Equals(insns.Name(), "f"))
 	qt.Assert(t, qt.Equals(insns[1].OpCode.JumpOp(), Exit))
 }
+
+// lyingReader claims far more bytes than it has.
+type lyingReader struct{ io.Reader }
+
+func (lyingReader) Len() int { return 1 << 40 }
+
+func TestAppendBoundsReservation(t *testing.T) {
+	insns, err := AppendInstructions(nil, lyingReader{bytes.NewReader(nil)}, binary.LittleEndian, "linux")
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.IsTrue(cap(insns) <= maxReserve))
+}
