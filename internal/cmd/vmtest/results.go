@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +28,8 @@ type binaryResult struct {
 	Ended    bool     // the end marker arrived
 	Duration time.Duration
 
-	lastLog string // the last log line of the running test, for Skips
+	running string            // the test the latest "=== RUN/CONT" named
+	lastLog map[string]string // test -> its latest log entry, for Skips
 }
 
 // OK reports whether the binary finished and passed.
@@ -134,8 +136,10 @@ func (p *streamParser) finish(code *int) {
 func (p *streamParser) Close() { p.finish(nil) }
 
 // countResult counts go test -v result lines: "--- PASS: TestX (0.00s)",
-// indented for subtests. A skip is recorded with the last line the test
-// logged, which is where t.Skip puts its reason.
+// indented for subtests. A skip is recorded with the latest log entry of
+// that test, which is where t.Skip puts its reason. Subtests report after
+// their parent, so log entries are kept per test name, attributed by the
+// "=== RUN" and "=== CONT" lines that precede them.
 func countResult(r *binaryResult, line string) {
 	t := strings.TrimLeft(line, " \t")
 	switch {
@@ -146,18 +150,24 @@ func countResult(r *binaryResult, line string) {
 	case strings.HasPrefix(t, "--- SKIP: "):
 		r.Skipped++
 		name, _, _ := strings.Cut(strings.TrimPrefix(t, "--- SKIP: "), " (")
-		if r.lastLog != "" {
-			name += ": " + r.lastLog
+		if reason := r.lastLog[name]; reason != "" {
+			name += ": " + reason
 		}
 		r.Skips = append(r.Skips, name)
-		r.lastLog = ""
-	case strings.HasPrefix(t, "=== "):
-		r.lastLog = ""
-	case t != line && t != "":
-		// Indented lines are test logs ("    file_test.go:12: message").
-		r.lastLog = t
+	case strings.HasPrefix(line, "=== "):
+		if f := strings.Fields(line); len(f) == 3 {
+			r.running = f[2]
+		}
+	case t != line && goLogLine.MatchString(t):
+		if r.lastLog == nil {
+			r.lastLog = map[string]string{}
+		}
+		r.lastLog[r.running] = t
 	}
 }
+
+// goLogLine is the start of a t.Log entry: "file_test.go:12: message".
+var goLogLine = regexp.MustCompile(`^[^\s:]+\.go:\d+: `)
 
 // maxSkipLines bounds the skip list of one kernel's summary.
 const maxSkipLines = 40
@@ -174,7 +184,8 @@ type kernelRun struct {
 	Console  []string
 	Duration time.Duration
 
-	lastLog string // the last log line of the running test, for Skips
+	running string            // the test the latest "=== RUN/CONT" named
+	lastLog map[string]string // test -> its latest log entry, for Skips
 }
 
 // OK reports whether every binary ran and passed and the VM finished.

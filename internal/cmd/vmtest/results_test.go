@@ -48,6 +48,14 @@ func TestStreamParser(t *testing.T) {
 				"--- SKIP: TestB (0.00s)\n" +
 				"=== RUN   TestC\n" +
 				"--- SKIP: TestC (0.00s)\n" +
+				"=== RUN   TestD\n" +
+				"=== RUN   TestD/x\n" +
+				"    d_test.go:5: no fentry\n" +
+				"        continued message\n" +
+				"=== RUN   TestD/y\n" +
+				"--- PASS: TestD (0.00s)\n" +
+				"    --- SKIP: TestD/x (0.00s)\n" +
+				"    --- PASS: TestD/y (0.00s)\n" +
 				"PASS\n" +
 				"\n@@vmtest end a.test rc=0\n" +
 				"@@vmtest done\n",
@@ -55,9 +63,11 @@ func TestStreamParser(t *testing.T) {
 				Name: "a.test",
 				Output: []string{"=== RUN   TestA", "=== RUN   TestA/sub", "    --- PASS: TestA/sub (0.00s)", "--- PASS: TestA (0.00s)",
 					"=== RUN   TestB", "    b_test.go:9: setting up", "    b_test.go:10: no kprobes here", "--- SKIP: TestB (0.00s)",
-					"=== RUN   TestC", "--- SKIP: TestC (0.00s)", "PASS"},
-				Passed: 2, Skipped: 2, Ended: true, Duration: time.Second,
-				Skips: []string{"TestB: b_test.go:10: no kprobes here", "TestC"},
+					"=== RUN   TestC", "--- SKIP: TestC (0.00s)",
+					"=== RUN   TestD", "=== RUN   TestD/x", "    d_test.go:5: no fentry", "        continued message", "=== RUN   TestD/y",
+					"--- PASS: TestD (0.00s)", "    --- SKIP: TestD/x (0.00s)", "    --- PASS: TestD/y (0.00s)", "PASS"},
+				Passed: 4, Skipped: 3, Ended: true, Duration: time.Second,
+				Skips: []string{"TestB: b_test.go:10: no kprobes here", "TestC", "TestD/x: d_test.go:5: no fentry"},
 			}},
 			info: []string{"release=6.1.0-56-amd64"},
 			done: true,
