@@ -73,8 +73,8 @@ func (i Cmd) String() string {
 		return "BPF_PROG_ATTACH"
 	case BPF_PROG_DETACH:
 		return "BPF_PROG_DETACH"
-	case BPF_PROG_TEST_RUN:
-		return "BPF_PROG_TEST_RUN"
+	case BPF_PROG_RUN:
+		return "BPF_PROG_RUN"
 	case BPF_PROG_GET_NEXT_ID:
 		return "BPF_PROG_GET_NEXT_ID"
 	case BPF_MAP_GET_NEXT_ID:

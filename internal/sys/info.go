@@ -7,8 +7,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/bpfkit/ebpf/internal"
 )
 
 // Info is a struct that BPF_OBJ_GET_INFO_BY_FD fills: ProgInfo, MapInfo,
@@ -29,17 +27,18 @@ func ObjInfo(fd *FD, info Info) error {
 // the call are the kernel's input (buffers and their lengths).
 //
 // Info structs grow with every kernel. A newer kernel writes only the
-// members we know. An older kernel writes its own, shorter struct: ObjInfoLen
-// zeroes every byte past what the kernel wrote, so unknown members read as
-// zero, and compare the returned length with a member's offset to tell
-// "zero" from "not reported". An older kernel also refuses (E2BIG) a struct
-// longer than its own whose tail is not zero; ObjInfoLen then retries with
-// the struct cut after its last non-zero byte. If that byte lies beyond the
-// kernel's struct, an input member is unknown to the kernel and the error
-// wraps ErrNotSupported.
+// members we know. An older kernel writes its own, shorter struct; every
+// byte past what the kernel wrote is zeroed, so members it does not know
+// read as zero (compare the returned length with a member's offset to tell
+// "zero" from "not reported"). An older kernel refuses with E2BIG a struct
+// longer than its own if the extra bytes are not zero, that is when the
+// caller set an input member the kernel does not know. ObjInfoLen then asks
+// the kernel for its size with a zeroed buffer and repeats the call with
+// info cut to that size: the unknown input members are dropped and zeroed.
 //
-// Costs one bpf(2) call (two on an older kernel given new input members);
-// requires Linux 4.13.
+// Costs one bpf(2) call (three on an older kernel given newer input
+// members); requires Linux 4.13. The E2BIG fallback needs no version check:
+// every kernel with BPF_OBJ_GET_INFO_BY_FD writes back its size.
 func ObjInfoLen(fd *FD, info Info) (uint32, error) {
 	ptr, size := info.info()
 	buf := unsafe.Slice((*byte)(ptr), size)
@@ -48,26 +47,32 @@ func ObjInfoLen(fd *FD, info Info) (uint32, error) {
 		attr := ObjGetInfoByFdAttr{BpfFd: fd.Uint(), InfoLen: length, Info: NewPointer(ptr)}
 		err := ObjGetInfoByFd(&attr)
 		runtime.KeepAlive(fd)
-		if errors.Is(err, unix.E2BIG) {
-			end := uint32(0)
-			for i := length; i > 0; i-- {
-				if buf[i-1] != 0 {
-					end = (i + 7) &^ 7
-					break
-				}
+		if errors.Is(err, unix.E2BIG) && length == size {
+			kernelSize, perr := infoSize(fd, size)
+			if perr != nil {
+				return 0, fmt.Errorf("object info: %w (and asking for the kernel's size: %w)", err, perr)
 			}
-			if end < length {
-				length = end
-				continue
+			if kernelSize >= size {
+				return 0, fmt.Errorf("object info: kernel refuses %d bytes but its struct has %d: %w", size, kernelSize, err)
 			}
-			return 0, fmt.Errorf("object info: the kernel's struct is shorter than the %d bytes our input members need: %w (%w)",
-				end, internal.ErrNotSupported, err)
+			length = kernelSize
+			continue
 		}
 		if err != nil {
 			return 0, err
 		}
-		filled := min(attr.InfoLen, size)
+		filled := min(attr.InfoLen, length)
 		clear(buf[filled:])
 		return filled, nil
 	}
+}
+
+// infoSize returns the size of the kernel's info struct for fd's object:
+// the info_len it writes back for a zeroed buffer of our size.
+func infoSize(fd *FD, size uint32) (uint32, error) {
+	probe := make([]byte, size)
+	attr := ObjGetInfoByFdAttr{BpfFd: fd.Uint(), InfoLen: size, Info: NewSlicePointer(probe)}
+	err := ObjGetInfoByFd(&attr)
+	runtime.KeepAlive(fd)
+	return attr.InfoLen, err
 }

@@ -1,7 +1,5 @@
 package sys
 
-
-
 // ObjName is the 16-byte, NUL-terminated name of a map or program
 // (BPF_OBJ_NAME_LEN). The kernel accepts names since 4.15 and rejects a
 // name with a character other than [A-Za-z0-9_.] (the dot since 5.2).
@@ -35,4 +33,3 @@ func (n ObjName) String() string {
 	}
 	return string(n[:])
 }
-

@@ -95,14 +95,12 @@ func emitEnums(b *bytes.Buffer, h *header) error {
 				return fmt.Errorf("%s: %s out of range", et.c, v.name)
 			}
 			fmt.Fprintf(b, "\t%s %s = %d\n", v.name, et.goName, v.value)
-			prev, seen := names[v.value]
-			switch {
-			case !seen:
+			// For aliases the kernel appends the new name after the old
+			// one (BPF_PROG_TEST_RUN, then BPF_PROG_RUN): the last wins.
+			if _, seen := names[v.value]; !seen {
 				order = append(order, v.value)
-				names[v.value] = v.name
-			case strings.HasSuffix(prev, "_DEPRECATED"):
-				names[v.value] = v.name
 			}
+			names[v.value] = v.name
 		}
 		b.WriteString(")\n\n")
 		fmt.Fprintf(b, "// String returns the kernel's name for the value, or %s(N).\n", et.goName)

@@ -1,0 +1,126 @@
+package sys
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/go-quicktest/qt"
+	"golang.org/x/sys/unix"
+)
+
+type call struct {
+	Cmd Cmd
+	N   int
+}
+
+// recordFaults installs fn and records every call it sees.
+func recordFaults(t *testing.T, fn FaultFunc) *[]call {
+	t.Helper()
+	var calls []call
+	restore := InjectFaults(func(cmd Cmd, n int) error {
+		calls = append(calls, call{cmd, n})
+		return fn(cmd, n)
+	})
+	t.Cleanup(restore)
+	return &calls
+}
+
+func TestFaultFailsNthCall(t *testing.T) {
+	calls := recordFaults(t, func(cmd Cmd, n int) error {
+		if n == 2 {
+			return unix.ENOMEM
+		}
+		return unix.EBADF // keep the calls away from the kernel
+	})
+	var attr MapFreezeAttr
+	qt.Check(t, qt.ErrorIs(MapFreeze(&attr), unix.EBADF))
+	qt.Check(t, qt.ErrorIs(MapFreeze(&attr), unix.ENOMEM))
+	_, err := MapCreate(&MapCreateAttr{})
+	qt.Check(t, qt.ErrorIs(err, unix.EBADF))
+	qt.Check(t, qt.DeepEquals(*calls, []call{{BPF_MAP_FREEZE, 1}, {BPF_MAP_FREEZE, 2}, {BPF_MAP_CREATE, 3}}))
+}
+
+func TestRetries(t *testing.T) {
+	tests := []struct {
+		name    string
+		cmd     Cmd
+		errno   unix.Errno
+		fails   int // the first calls that fail with errno
+		calls   int
+		wantErr error
+	}{
+		{"EINTR is retried", BPF_MAP_FREEZE, unix.EINTR, 3, 4, unix.EBADF},
+		{"EINTR gives up", BPF_MAP_FREEZE, unix.EINTR, 1000, maxEINTRRetries + 1, unix.EINTR},
+		{"EAGAIN from the verifier is retried", BPF_PROG_LOAD, unix.EAGAIN, 2, 3, unix.EBADF},
+		{"EAGAIN from the verifier gives up", BPF_PROG_LOAD, unix.EAGAIN, 1000, maxEAGAINRetries + 1, unix.EAGAIN},
+		{"EAGAIN elsewhere is an answer", BPF_MAP_FREEZE, unix.EAGAIN, 1, 1, unix.EAGAIN},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := recordFaults(t, func(cmd Cmd, n int) error {
+				if n <= tt.fails {
+					return tt.errno
+				}
+				return unix.EBADF
+			})
+			_, err := BPF(tt.cmd, nil, 0)
+			qt.Check(t, qt.ErrorIs(err, tt.wantErr))
+			qt.Check(t, qt.HasLen(*calls, tt.calls))
+		})
+	}
+}
+
+func TestErrnoErrors(t *testing.T) {
+	tests := []struct {
+		errno unix.Errno
+		text  string
+	}{
+		{unix.EPERM, "operation not permitted: bpf(2) requires CAP_BPF or CAP_SYS_ADMIN; on kernels before 5.11 also RLIMIT_MEMLOCK (see rlimit.RemoveMemlock)"},
+		{ENOTSUPP, "operation not supported by the kernel (ENOTSUPP)"},
+		{unix.ENOENT, "no such file or directory"},
+	}
+	for _, tt := range tests {
+		recordFaults(t, func(Cmd, int) error { return tt.errno })
+		_, err := BPF(BPF_MAP_CREATE, nil, 0)
+		qt.Check(t, qt.ErrorIs(err, tt.errno))
+		qt.Check(t, qt.Equals(err.Error(), tt.text))
+	}
+}
+
+func TestFaultOtherError(t *testing.T) {
+	boom := errors.New("boom")
+	recordFaults(t, func(Cmd, int) error { return boom })
+	_, err := BPF(BPF_MAP_CREATE, nil, 0)
+	qt.Assert(t, qt.Equals(err, boom))
+}
+
+func TestInjectFaultsRestores(t *testing.T) {
+	outer := recordFaults(t, func(Cmd, int) error { return unix.EBADF })
+	inner := 0
+	restore := InjectFaults(func(Cmd, int) error { inner++; return unix.EBADF })
+	BPF(BPF_MAP_FREEZE, nil, 0)
+	restore()
+	BPF(BPF_MAP_FREEZE, nil, 0)
+	qt.Check(t, qt.Equals(inner, 1))
+	qt.Check(t, qt.DeepEquals(*outer, []call{{BPF_MAP_FREEZE, 1}}))
+}
+
+// TestFaultsReachTheKernel checks that nil from the hook lets the call
+// through.
+func TestFaultsReachTheKernel(t *testing.T) {
+	requireBPF(t)
+	calls := recordFaults(t, func(Cmd, int) error { return nil })
+	fd, err := MapCreate(&MapCreateAttr{MapType: BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.IsNil(fd.Close()))
+	qt.Check(t, qt.DeepEquals(*calls, []call{{BPF_MAP_CREATE, 1}}))
+}
+
+func TestEnumStrings(t *testing.T) {
+	qt.Check(t, qt.Equals(BPF_MAP_CREATE.String(), "BPF_MAP_CREATE"))
+	qt.Check(t, qt.Equals(BPF_PROG_RUN.String(), "BPF_PROG_RUN"))
+	qt.Check(t, qt.Equals(BPF_MAP_TYPE_CGROUP_STORAGE.String(), "BPF_MAP_TYPE_CGROUP_STORAGE"))
+	qt.Check(t, qt.Equals(Cmd(1000).String(), "Cmd(1000)"))
+	qt.Check(t, qt.Equals(BPF_TRACE_KPROBE_MULTI.String(), "BPF_TRACE_KPROBE_MULTI"))
+	qt.Check(t, qt.Equals(BPF_LINK_TYPE_NETKIT.String(), "BPF_LINK_TYPE_NETKIT"))
+}
