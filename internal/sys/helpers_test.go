@@ -42,7 +42,7 @@ func requireBPF(tb testing.TB) {
 	tb.Helper()
 	err := bpfProbe()
 	if errors.Is(err, unix.EPERM) {
-		tb.Skip("bpf(2) requires CAP_BPF/CAP_SYS_ADMIN:", err)
+		tb.Skip("bpf(2) requires CAP_BPF/CAP_SYS_ADMIN: creating a probe map failed with EPERM")
 	}
 	if err != nil {
 		tb.Fatal("probe bpf(2):", err)

@@ -1,6 +1,7 @@
 package sys
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -297,6 +298,14 @@ func TestRawTracepointLink(t *testing.T) {
 	var common LinkInfo
 	qt.Assert(t, qt.IsNil(ObjInfo(link, &common)))
 	qt.Check(t, qt.Equals(common.Id, info.Id))
+
+	// BPF_TASK_FD_QUERY finds the tracepoint behind the descriptor.
+	tpName := make([]byte, 32)
+	query := TaskFdQueryAttr{Pid: uint32(os.Getpid()), Fd: link.Uint(), Buf: NewSlicePointer(tpName), BufLen: uint32(len(tpName))}
+	qt.Assert(t, qt.IsNil(TaskFdQuery(&query)))
+	qt.Check(t, qt.Equals(query.FdType, BPF_FD_TYPE_RAW_TRACEPOINT))
+	qt.Check(t, qt.Equals(query.ProgId, progInfo.Id))
+	qt.Check(t, qt.Equals(unix.ByteSliceToString(tpName), "sys_enter"))
 
 	byID, err := LinkGetFdById(&LinkGetFdByIdAttr{LinkId: info.Id})
 	qt.Assert(t, qt.IsNil(err))
