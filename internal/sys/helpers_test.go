@@ -18,6 +18,9 @@ import (
 // package and so cannot be used by its internal tests.
 
 func TestMain(m *testing.M) {
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK. Lifting
+	// it needs privilege; without it the tests skip on EPERM anyway.
+	unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY})
 	EnableFDLeakTracking()
 	code := m.Run()
 	if leaked := LeakedFDs(); len(leaked) > 0 {
@@ -114,3 +117,20 @@ func createMap(tb testing.TB, attr MapCreateAttr) *FD {
 }
 
 func ptrTo[T any](v *T) Pointer { return NewPointer(unsafe.Pointer(v)) }
+
+// requireKernel skips the test on kernels older than version, the first
+// with feature.
+func requireKernel(tb testing.TB, version, feature string) {
+	tb.Helper()
+	want, err := internal.NewVersion(version)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	have, err := internal.KernelVersion()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if have.Less(want) {
+		tb.Skipf("%s requires Linux %s, running %s", feature, want, have)
+	}
+}

@@ -16,7 +16,9 @@ func TestMapInfo(t *testing.T) {
 	var info MapInfo
 	n, err := ObjInfoLen(m, &info)
 	qt.Assert(t, qt.IsNil(err))
-	qt.Check(t, qt.Equals(n, uint32(unsafe.Sizeof(info))))
+	// Older kernels write fewer members; everything up to netns_ino has
+	// been there since 4.16.
+	qt.Check(t, qt.IsTrue(n >= uint32(unsafe.Offsetof(info.NetnsIno)+8) && n <= uint32(unsafe.Sizeof(info))), qt.Commentf("info_len %d", n))
 	qt.Check(t, qt.Not(qt.Equals(info.Id, uint32(0))))
 	want := MapInfo{
 		Type:       BPF_MAP_TYPE_HASH,
@@ -95,13 +97,11 @@ func (i *smallMapInfo) info() (unsafe.Pointer, uint32) {
 func TestObjInfoOlderKernel(t *testing.T) {
 	requireBPF(t)
 	prog := loadProg(t, BPF_PROG_TYPE_XDP, retInsns(2), "sys_older")
-	kernelSize := uint32(unsafe.Sizeof(ProgInfo{}))
-
 	// Unknown members left zero: one call, the kernel writes its size.
 	var info largeProgInfo
-	n, err := ObjInfoLen(prog, &info)
+	kernelSize, err := ObjInfoLen(prog, &info)
 	qt.Assert(t, qt.IsNil(err))
-	qt.Check(t, qt.Equals(n, kernelSize))
+	qt.Check(t, qt.IsTrue(kernelSize <= uint32(unsafe.Sizeof(ProgInfo{}))))
 	qt.Check(t, qt.Equals(info.Type, BPF_PROG_TYPE_XDP))
 
 	// An unknown input member set: E2BIG, then the kernel's size is
@@ -113,7 +113,7 @@ func TestObjInfoOlderKernel(t *testing.T) {
 		return nil
 	})
 	info = largeProgInfo{Extra: 0xdead}
-	n, err = ObjInfoLen(prog, &info)
+	n, err := ObjInfoLen(prog, &info)
 	restore()
 	qt.Assert(t, qt.IsNil(err))
 	qt.Check(t, qt.Equals(calls, 3))

@@ -145,15 +145,24 @@ func TestPinAndGet(t *testing.T) {
 	defer ro.Close()
 	qt.Check(t, qt.ErrorIs(update(ro, 6, 6, BPF_ANY), unix.EPERM))
 
+	_, err = ObjGet(&ObjGetAttr{Pathname: NewStringPointer(filepath.Join(dir, "missing"))})
+	qt.Check(t, qt.ErrorIs(err, unix.ENOENT))
+}
+
+func TestPinAndGetPathFd(t *testing.T) {
+	dir := tempBPFFS(t)
+	requireKernel(t, "6.5", "BPF_F_PATH_FD")
+	m := hashMap(t)
 	dirFd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	qt.Assert(t, qt.IsNil(err))
 	defer unix.Close(dirFd)
+	pin := ObjPinAttr{Pathname: NewStringPointer("map"), BpfFd: m.Uint(), FileFlags: BPF_F_PATH_FD, PathFd: int32(dirFd)}
+	qt.Assert(t, qt.IsNil(ObjPin(&pin)))
 	rel, err := ObjGet(&ObjGetAttr{Pathname: NewStringPointer("map"), FileFlags: BPF_F_PATH_FD, PathFd: int32(dirFd)})
 	qt.Assert(t, qt.IsNil(err))
 	qt.Check(t, qt.IsNil(rel.Close()))
-
-	_, err = ObjGet(&ObjGetAttr{Pathname: NewStringPointer(filepath.Join(dir, "missing"))})
-	qt.Check(t, qt.ErrorIs(err, unix.ENOENT))
+	_, err = os.Stat(filepath.Join(dir, "map"))
+	qt.Check(t, qt.IsNil(err))
 }
 
 func TestMapIDs(t *testing.T) {
@@ -223,6 +232,9 @@ func TestProgLoadRejected(t *testing.T) {
 	_, err := ProgLoad(&attr)
 	qt.Assert(t, qt.ErrorIs(err, unix.EACCES))
 	qt.Check(t, qt.StringContains(unix.ByteSliceToString(log), "R0 !read_ok"))
+
+	// Since 6.4 the kernel reports the log size it needed.
+	requireKernel(t, "6.4", "log_true_size")
 	qt.Check(t, qt.Not(qt.Equals(attr.LogTrueSize, uint32(0))))
 }
 
