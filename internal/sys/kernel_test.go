@@ -306,6 +306,12 @@ func TestRawTracepointLink(t *testing.T) {
 	qt.Assert(t, qt.IsNil(ObjInfo(prog, &progInfo)))
 	qt.Check(t, qt.Equals(info.ProgId, progInfo.Id))
 
+	// A variant of another link type is refused, and left alone.
+	var wrong KprobeLinkInfo
+	err = ObjInfo(link, &wrong)
+	qt.Check(t, qt.ErrorMatches(err, `object info: fd \d+ is a BPF_LINK_TYPE_RAW_TRACEPOINT link, \*sys.KprobeLinkInfo lays out another kind`))
+	qt.Check(t, qt.Equals(wrong, KprobeLinkInfo{}))
+
 	// The opaque LinkInfo reads the common part of any link.
 	var common LinkInfo
 	qt.Assert(t, qt.IsNil(ObjInfo(link, &common)))

@@ -113,7 +113,7 @@ func (i *TokenInfo) info() (unsafe.Pointer, uint32) {
 
 // LinkInfo is struct bpf_link_info with its union left opaque. Read it with
 // ObjInfo. The *LinkInfo types lay out the members of its union, one per link
-// type.
+// type. ObjInfo refuses a variant that does not match the link's type.
 type LinkInfo struct {
 	_      structs.HostLayout
 	Type   LinkType // type
@@ -145,6 +145,10 @@ func (i *RawTracepointLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*RawTracepointLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_RAW_TRACEPOINT
+}
+
 // TracingLinkInfo is struct bpf_link_info with its unions holding tracing.
 // Read it with ObjInfo.
 type TracingLinkInfo struct {
@@ -165,6 +169,10 @@ func (i *TracingLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*TracingLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_TRACING
+}
+
 // CgroupLinkInfo is struct bpf_link_info with its unions holding cgroup. Read
 // it with ObjInfo.
 type CgroupLinkInfo struct {
@@ -180,6 +188,10 @@ type CgroupLinkInfo struct {
 
 func (i *CgroupLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
+}
+
+func (*CgroupLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_CGROUP
 }
 
 // IterLinkInfo is struct bpf_link_info with its unions holding iter,
@@ -203,6 +215,10 @@ func (i *IterLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*IterLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_ITER
+}
+
 // IterTaskLinkInfo is struct bpf_link_info with its unions holding iter,
 // iter.map, iter.task. Read it with ObjInfo.
 type IterTaskLinkInfo struct {
@@ -223,6 +239,10 @@ func (i *IterTaskLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*IterTaskLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_ITER
+}
+
 // NetNsLinkInfo is struct bpf_link_info with its unions holding netns. Read
 // it with ObjInfo.
 type NetNsLinkInfo struct {
@@ -238,6 +258,10 @@ type NetNsLinkInfo struct {
 
 func (i *NetNsLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
+}
+
+func (*NetNsLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_NETNS
 }
 
 // XdpLinkInfo is struct bpf_link_info with its unions holding xdp. Read it
@@ -256,6 +280,10 @@ func (i *XdpLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*XdpLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_XDP
+}
+
 // StructOpsLinkInfo is struct bpf_link_info with its unions holding
 // struct_ops. Read it with ObjInfo.
 type StructOpsLinkInfo struct {
@@ -270,6 +298,10 @@ type StructOpsLinkInfo struct {
 
 func (i *StructOpsLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
+}
+
+func (*StructOpsLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_STRUCT_OPS
 }
 
 // NetfilterLinkInfo is struct bpf_link_info with its unions holding
@@ -291,6 +323,10 @@ func (i *NetfilterLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*NetfilterLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_NETFILTER
+}
+
 // KprobeMultiLinkInfo is struct bpf_link_info with its unions holding
 // kprobe_multi. Read it with ObjInfo.
 type KprobeMultiLinkInfo struct {
@@ -309,6 +345,10 @@ type KprobeMultiLinkInfo struct {
 
 func (i *KprobeMultiLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
+}
+
+func (*KprobeMultiLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_KPROBE_MULTI
 }
 
 // UprobeMultiLinkInfo is struct bpf_link_info with its unions holding
@@ -333,9 +373,14 @@ func (i *UprobeMultiLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*UprobeMultiLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_UPROBE_MULTI
+}
+
 // PerfEventLinkInfo is struct bpf_link_info with its unions holding
 // perf_event. Read it with ObjInfo. KprobeLinkInfo, UprobeLinkInfo,
-// TracepointLinkInfo and EventLinkInfo lay out its union.
+// TracepointLinkInfo and EventLinkInfo lay out its union; pick the one that
+// matches PerfEventType.
 type PerfEventLinkInfo struct {
 	_             structs.HostLayout
 	Type          LinkType // type
@@ -348,6 +393,10 @@ type PerfEventLinkInfo struct {
 
 func (i *PerfEventLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
+}
+
+func (*PerfEventLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_PERF_EVENT
 }
 
 // KprobeLinkInfo is struct bpf_link_info with its unions holding perf_event,
@@ -372,6 +421,10 @@ func (i *KprobeLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*KprobeLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_PERF_EVENT && (p == BPF_PERF_EVENT_KPROBE || p == BPF_PERF_EVENT_KRETPROBE)
+}
+
 // UprobeLinkInfo is struct bpf_link_info with its unions holding perf_event,
 // perf_event.uprobe. Read it with ObjInfo.
 type UprobeLinkInfo struct {
@@ -392,6 +445,10 @@ type UprobeLinkInfo struct {
 
 func (i *UprobeLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
+}
+
+func (*UprobeLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_PERF_EVENT && (p == BPF_PERF_EVENT_UPROBE || p == BPF_PERF_EVENT_URETPROBE)
 }
 
 // TracepointLinkInfo is struct bpf_link_info with its unions holding
@@ -415,6 +472,10 @@ func (i *TracepointLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*TracepointLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_PERF_EVENT && (p == BPF_PERF_EVENT_TRACEPOINT)
+}
+
 // EventLinkInfo is struct bpf_link_info with its unions holding perf_event,
 // perf_event.event. Read it with ObjInfo.
 type EventLinkInfo struct {
@@ -436,6 +497,10 @@ func (i *EventLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*EventLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_PERF_EVENT && (p == BPF_PERF_EVENT_EVENT)
+}
+
 // TcxLinkInfo is struct bpf_link_info with its unions holding tcx. Read it
 // with ObjInfo.
 type TcxLinkInfo struct {
@@ -451,6 +516,10 @@ type TcxLinkInfo struct {
 
 func (i *TcxLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
+}
+
+func (*TcxLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_TCX
 }
 
 // NetkitLinkInfo is struct bpf_link_info with its unions holding netkit. Read
@@ -470,6 +539,10 @@ func (i *NetkitLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
 }
 
+func (*NetkitLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_NETKIT
+}
+
 // SockmapLinkInfo is struct bpf_link_info with its unions holding sockmap.
 // Read it with ObjInfo.
 type SockmapLinkInfo struct {
@@ -485,6 +558,10 @@ type SockmapLinkInfo struct {
 
 func (i *SockmapLinkInfo) info() (unsafe.Pointer, uint32) {
 	return unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))
+}
+
+func (*SockmapLinkInfo) matches(t LinkType, p PerfEventType) bool {
+	return t == BPF_LINK_TYPE_SOCKMAP
 }
 
 // FuncInfo is struct bpf_func_info. It is one record of ProgLoadAttr.FuncInfo

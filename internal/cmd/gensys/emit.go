@@ -37,6 +37,9 @@ func generate(src []byte) (map[string][]byte, error) {
 		attrs = append(attrs, gs)
 	}
 	for i := range infoSpecs {
+		if s := &infoSpecs[i]; s.root == linkInfo && len(s.choose) > 0 && s.link == "" {
+			return nil, fmt.Errorf("%s: a bpf_link_info variant needs its link type", s.goName)
+		}
 		gs, err := flatten(h, &infoSpecs[i], usedPtr)
 		if err != nil {
 			return nil, err
@@ -243,6 +246,17 @@ func emitInfos(b *bytes.Buffer, infos []*goStruct) error {
 		emitStruct(b, gs)
 		if s.info {
 			fmt.Fprintf(b, "func (i *%s) info() (unsafe.Pointer, uint32) {\n\treturn unsafe.Pointer(i), uint32(unsafe.Sizeof(*i))\n}\n\n", s.goName)
+		}
+		if s.link != "" {
+			cond := "t == " + s.link
+			if len(s.perf) > 0 {
+				var alts []string
+				for _, p := range s.perf {
+					alts = append(alts, "p == "+p)
+				}
+				cond += " && (" + strings.Join(alts, " || ") + ")"
+			}
+			fmt.Fprintf(b, "func (*%s) matches(t LinkType, p PerfEventType) bool {\n\treturn %s\n}\n\n", s.goName, cond)
 		}
 	}
 	return nil

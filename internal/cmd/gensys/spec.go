@@ -32,6 +32,10 @@ type structSpec struct {
 	fd bool
 	// info: the struct is read with BPF_OBJ_GET_INFO_BY_FD.
 	info bool
+	// link and perf: the link type (and perf event types) whose union
+	// member a bpf_link_info variant lays out; ObjInfo checks them.
+	link string
+	perf []string
 	doc  string
 }
 
@@ -109,28 +113,28 @@ var infoSpecs = []structSpec{
 	{goName: "BtfInfo", root: btfInfo, info: true},
 	{goName: "TokenInfo", root: tokInfo, info: true},
 	{goName: "LinkInfo", root: linkInfo, pad: []string{""}, info: true,
-		doc: "The *LinkInfo types lay out the members of its union, one per link type."},
-	{goName: "RawTracepointLinkInfo", root: linkInfo, choose: []string{"raw_tracepoint"}, info: true},
-	{goName: "TracingLinkInfo", root: linkInfo, choose: []string{"tracing"}, info: true},
-	{goName: "CgroupLinkInfo", root: linkInfo, choose: []string{"cgroup"}, info: true},
-	{goName: "IterLinkInfo", root: linkInfo, choose: []string{"iter", "iter.map", "iter.cgroup"}, info: true,
+		doc: "The *LinkInfo types lay out the members of its union, one per link type. ObjInfo refuses a variant that does not match the link's type."},
+	{goName: "RawTracepointLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_RAW_TRACEPOINT", choose: []string{"raw_tracepoint"}, info: true},
+	{goName: "TracingLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_TRACING", choose: []string{"tracing"}, info: true},
+	{goName: "CgroupLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_CGROUP", choose: []string{"cgroup"}, info: true},
+	{goName: "IterLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_ITER", choose: []string{"iter", "iter.map", "iter.cgroup"}, info: true,
 		doc: "IterTaskLinkInfo has the task variant of the iterator's target."},
-	{goName: "IterTaskLinkInfo", root: linkInfo, choose: []string{"iter", "iter.map", "iter.task"}, info: true},
-	{goName: "NetNsLinkInfo", root: linkInfo, choose: []string{"netns"}, info: true},
-	{goName: "XdpLinkInfo", root: linkInfo, choose: []string{"xdp"}, info: true},
-	{goName: "StructOpsLinkInfo", root: linkInfo, choose: []string{"struct_ops"}, info: true},
-	{goName: "NetfilterLinkInfo", root: linkInfo, choose: []string{"netfilter"}, info: true},
-	{goName: "KprobeMultiLinkInfo", root: linkInfo, choose: []string{"kprobe_multi"}, info: true},
-	{goName: "UprobeMultiLinkInfo", root: linkInfo, choose: []string{"uprobe_multi"}, info: true},
-	{goName: "PerfEventLinkInfo", root: linkInfo, choose: []string{"perf_event"}, pad: []string{"perf_event"}, info: true,
-		doc: "KprobeLinkInfo, UprobeLinkInfo, TracepointLinkInfo and EventLinkInfo lay out its union."},
-	{goName: "KprobeLinkInfo", root: linkInfo, choose: []string{"perf_event", "perf_event.kprobe"}, info: true},
-	{goName: "UprobeLinkInfo", root: linkInfo, choose: []string{"perf_event", "perf_event.uprobe"}, info: true},
-	{goName: "TracepointLinkInfo", root: linkInfo, choose: []string{"perf_event", "perf_event.tracepoint"}, info: true},
-	{goName: "EventLinkInfo", root: linkInfo, choose: []string{"perf_event", "perf_event.event"}, info: true},
-	{goName: "TcxLinkInfo", root: linkInfo, choose: []string{"tcx"}, info: true},
-	{goName: "NetkitLinkInfo", root: linkInfo, choose: []string{"netkit"}, info: true},
-	{goName: "SockmapLinkInfo", root: linkInfo, choose: []string{"sockmap"}, info: true},
+	{goName: "IterTaskLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_ITER", choose: []string{"iter", "iter.map", "iter.task"}, info: true},
+	{goName: "NetNsLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_NETNS", choose: []string{"netns"}, info: true},
+	{goName: "XdpLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_XDP", choose: []string{"xdp"}, info: true},
+	{goName: "StructOpsLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_STRUCT_OPS", choose: []string{"struct_ops"}, info: true},
+	{goName: "NetfilterLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_NETFILTER", choose: []string{"netfilter"}, info: true},
+	{goName: "KprobeMultiLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_KPROBE_MULTI", choose: []string{"kprobe_multi"}, info: true},
+	{goName: "UprobeMultiLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_UPROBE_MULTI", choose: []string{"uprobe_multi"}, info: true},
+	{goName: "PerfEventLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_PERF_EVENT", choose: []string{"perf_event"}, pad: []string{"perf_event"}, info: true,
+		doc: "KprobeLinkInfo, UprobeLinkInfo, TracepointLinkInfo and EventLinkInfo lay out its union; pick the one that matches PerfEventType."},
+	{goName: "KprobeLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_PERF_EVENT", perf: []string{"BPF_PERF_EVENT_KPROBE", "BPF_PERF_EVENT_KRETPROBE"}, choose: []string{"perf_event", "perf_event.kprobe"}, info: true},
+	{goName: "UprobeLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_PERF_EVENT", perf: []string{"BPF_PERF_EVENT_UPROBE", "BPF_PERF_EVENT_URETPROBE"}, choose: []string{"perf_event", "perf_event.uprobe"}, info: true},
+	{goName: "TracepointLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_PERF_EVENT", perf: []string{"BPF_PERF_EVENT_TRACEPOINT"}, choose: []string{"perf_event", "perf_event.tracepoint"}, info: true},
+	{goName: "EventLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_PERF_EVENT", perf: []string{"BPF_PERF_EVENT_EVENT"}, choose: []string{"perf_event", "perf_event.event"}, info: true},
+	{goName: "TcxLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_TCX", choose: []string{"tcx"}, info: true},
+	{goName: "NetkitLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_NETKIT", choose: []string{"netkit"}, info: true},
+	{goName: "SockmapLinkInfo", root: linkInfo, link: "BPF_LINK_TYPE_SOCKMAP", choose: []string{"sockmap"}, info: true},
 
 	{goName: "FuncInfo", root: "struct bpf_func_info",
 		doc: "It is one record of ProgLoadAttr.FuncInfo and ProgInfo.FuncInfo."},
