@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // testBinary is one package's test binary.
@@ -113,11 +114,18 @@ type buildFailure struct {
 // buildTests builds the test binary of every package with test files into
 // outDir: static (CGO_ENABLED=0, the initramfs has no libc) and without
 // -race, which is too slow under TCG. A package that does not build is
-// reported in failed and the others still run, as go test does.
+// reported in failed and the others still run, as go test does. Two
+// builds run at a time: linking dominates, and it is one core per binary.
 func buildTests(root, modulePath, outDir string, pkgs []goPackage, tags string) (bins []testBinary, failed []buildFailure, err error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, nil, err
 	}
+	type job struct {
+		bin    testBinary
+		output string // set when the build failed
+		built  bool
+	}
+	var jobs []*job
 	for _, p := range pkgs {
 		if p.TestFiles == 0 {
 			continue
@@ -128,23 +136,41 @@ func buildTests(root, modulePath, outDir string, pkgs []goPackage, tags string) 
 		}
 		b := testBinary{Name: binaryName(modulePath, rel), ImportPath: p.ImportPath, RelDir: filepath.ToSlash(rel)}
 		b.Path = filepath.Join(outDir, b.Name)
-		args := []string{"test", "-c", "-o", b.Path}
-		if tags != "" {
-			args = append(args, "-tags", tags)
+		jobs = append(jobs, &job{bin: b})
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			args := []string{"test", "-c", "-o", j.bin.Path}
+			if tags != "" {
+				args = append(args, "-tags", tags)
+			}
+			cmd := exec.Command(goTool(), append(args, j.bin.ImportPath)...)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+			var outb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &outb, &outb
+			if err := cmd.Run(); err != nil {
+				j.output = fmt.Sprintf("%s\n%v", strings.TrimRight(outb.String(), "\n"), err)
+				return
+			}
+			// go test -c writes nothing for a package whose tests are all
+			// excluded by build constraints.
+			j.built = fileExists(j.bin.Path)
+		}()
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		switch {
+		case j.output != "":
+			failed = append(failed, buildFailure{j.bin.ImportPath, j.output})
+		case j.built:
+			bins = append(bins, j.bin)
 		}
-		cmd := exec.Command(goTool(), append(args, p.ImportPath)...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-		var outb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &outb, &outb
-		if err := cmd.Run(); err != nil {
-			failed = append(failed, buildFailure{p.ImportPath, fmt.Sprintf("%s\n%v", strings.TrimRight(outb.String(), "\n"), err)})
-			continue
-		}
-		if !fileExists(b.Path) {
-			continue // go test -c writes nothing for a package whose tests are all excluded
-		}
-		bins = append(bins, b)
 	}
 	return bins, failed, nil
 }

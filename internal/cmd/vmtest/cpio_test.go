@@ -171,25 +171,28 @@ func TestInitramfs(t *testing.T) {
 		got, _, err := readCPIO(data)
 		qt.Assert(t, qt.IsNil(err))
 
+		tree := strings.TrimPrefix(src, "/") // the tree keeps its host path
 		for name, want := range map[string]string{
-			"init":                                 string(initScript),
-			"vmtest/manifest":                      "pkg.test pkg\n",
-			"vmtest/modules":                       "veth\n",
-			"vmtest/config":                        "VMTEST_TIMEOUT='10m0s'\nVMTEST_FLAGS='-test.run=Foo'\\''s'\n",
-			"vmtest/bin/pkg.test":                  "test binary",
-			"lib/modules/veth.ko":                  "ko",
-			"src/go.mod":                           "module example.com/m\n",
-			"src/testdata/x.elf":                   "\x7fELF",
-			"src/pkg/a_test.go":                    "package pkg\n",
-			"bin/sh":                               "busybox",
-			"src/internal/cmd/vmtest/testdata/b.c": "int x;",
+			"init":                   string(initScript),
+			"vmtest/manifest":        "pkg.test pkg\n",
+			"vmtest/modules":         "veth\n",
+			"vmtest/config":          "VMTEST_TIMEOUT='10m0s'\nVMTEST_FLAGS='-test.run=Foo'\\''s'\nVMTEST_SRC='" + src + "'\n",
+			"vmtest/bin/pkg.test":    "test binary",
+			"lib/modules/veth.ko":    "ko",
+			"boot/config-6.1":        "test binary",
+			"bin/sh":                 "busybox",
+			"src":                    src,
+			tree + "/go.mod":         "module example.com/m\n",
+			tree + "/testdata/x.elf": "\x7fELF",
+			tree + "/pkg/a_test.go":  "package pkg\n",
+			tree + "/internal/cmd/vmtest/testdata/b.c": "int x;",
 		} {
 			qt.Assert(t, qt.Equals(got[name].Data, want), qt.Commentf("%s", name))
 		}
 		qt.Assert(t, qt.Equals(got["init"].Mode, uint32(0o100755)))
 		qt.Assert(t, qt.Equals(got["dev/console"].Mode, uint32(0o20600)))
-		for _, absent := range []string{"src/.git/HEAD", "src/.vmtest/debs/k.deb", "src/pkg/stale.test", "src/internal/cmd/vmtest/cache/x"} {
-			_, ok := got[absent]
+		for _, absent := range []string{".git/HEAD", ".vmtest/debs/k.deb", "pkg/stale.test", "internal/cmd/vmtest/cache/x"} {
+			_, ok := got[tree+"/"+absent]
 			qt.Assert(t, qt.IsFalse(ok), qt.Commentf("%s should stay out of the VM", absent))
 		}
 	}

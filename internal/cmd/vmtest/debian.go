@@ -227,20 +227,29 @@ func kernelFromDebian(cache, spec string) (*kernel, error) {
 		if err := os.MkdirAll(debs, 0o755); err != nil {
 			return nil, err
 		}
+		// Download into a directory of our own and rename, so that a
+		// concurrent run never reads half a file.
+		tmp, err := os.MkdirTemp(debs, "download-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
 		logf("downloading %s", concrete)
 		cmd := a.command("apt-get", "download", "-q", concrete)
-		cmd.Dir = debs
+		cmd.Dir = tmp
 		if err := run(cmd); err != nil {
 			return nil, err
 		}
-		if !fileExists(deb) {
-			// apt-get names the file itself; take the newest of this package.
-			got, _ := filepath.Glob(filepath.Join(debs, concrete+"_*.deb"))
-			if len(got) == 0 {
-				return nil, fmt.Errorf("package %s: apt-get download left no .deb in %s", concrete, debs)
-			}
-			sort.Strings(got)
-			deb = got[len(got)-1]
+		got, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
+		if len(got) != 1 {
+			return nil, fmt.Errorf("package %s: apt-get download left %d .deb files, want 1", concrete, len(got))
+		}
+		if filepath.Base(got[0]) != filepath.Base(deb) {
+			// apt-get escapes some characters of the version; keep its name.
+			deb = filepath.Join(debs, filepath.Base(got[0]))
+		}
+		if err := os.Rename(got[0], deb); err != nil {
+			return nil, err
 		}
 	}
 	k, err := kernelFromDeb(cache, deb)

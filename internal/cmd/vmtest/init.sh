@@ -5,7 +5,8 @@
 # debugfs, securityfs, cgroup2), loads the kernel modules listed in
 # /vmtest/modules in that order, brings up loopback, then runs every test
 # binary listed in /vmtest/manifest ("NAME DIR" per line) with its working
-# directory set to its package directory under /src. Everything the host
+# directory set to its package directory in the source tree, which sits at
+# its host path ($VMTEST_SRC, also reachable as /src). Everything the host
 # parses goes to the second serial port, ttyS1, as lines:
 #
 #   @@vmtest info KEY=VALUE
@@ -57,7 +58,7 @@ done
 export BPFKIT_VMTEST="$(uname -r)"
 while read -r name dir; do
 	echo "@@vmtest begin $name" >&3
-	(cd "/src/$dir" && exec "/vmtest/bin/$name" -test.v -test.timeout="$VMTEST_TIMEOUT" $VMTEST_FLAGS) \
+	(cd "$VMTEST_SRC/$dir" && exec "/vmtest/bin/$name" -test.v -test.timeout="$VMTEST_TIMEOUT" $VMTEST_FLAGS) \
 		</dev/null >&3 2>&3
 	rc=$?
 	printf '\n@@vmtest end %s rc=%d\n' "$name" "$rc" >&3

@@ -19,7 +19,7 @@ var initScript []byte
 type initramfs struct {
 	Busybox  string       // a statically linked busybox
 	Binaries []testBinary // run in this order
-	SrcRoot  string       // the module root, copied to /src
+	SrcRoot  string       // the module root, copied to the same path in the VM
 	Modules  []module     // insmod in this order
 	Timeout  string       // -test.timeout of each binary
 	Flags    []string     // more flags for each binary
@@ -75,7 +75,7 @@ func (ir *initramfs) Write(path string, compress bool) error {
 
 func (ir *initramfs) write(w io.Writer) error {
 	c := newCPIOWriter(w)
-	for _, d := range []string{"bin", "dev", "proc", "sys", "tmp", "root", "etc", "lib/modules", "vmtest/bin", "src"} {
+	for _, d := range []string{"bin", "dev", "proc", "sys", "tmp", "root", "etc", "lib/modules", "vmtest/bin"} {
 		if err := c.Dir(d, 0o755); err != nil {
 			return err
 		}
@@ -123,8 +123,17 @@ func (ir *initramfs) write(w io.Writer) error {
 		}
 	}
 	if ir.SrcRoot != "" {
-		if err := addTree(c, "src", ir.SrcRoot); err != nil {
+		// The tree keeps its host path, so that paths compiled into the
+		// binaries (runtime.Caller, qt's source excerpts of a failed
+		// assertion) resolve in the VM too; /src is a short name for it.
+		dst := ir.srcDir()
+		if err := addTree(c, dst, ir.SrcRoot); err != nil {
 			return err
+		}
+		if dst != "src" {
+			if err := c.Symlink("src", "/"+dst); err != nil {
+				return err
+			}
 		}
 	}
 	return c.Close()
@@ -157,9 +166,20 @@ func checkStatic(path string) error {
 	return nil
 }
 
+// srcDir is where the source tree goes in the initramfs, without the
+// leading slash.
+func (ir *initramfs) srcDir() string {
+	dst := strings.TrimPrefix(filepath.ToSlash(filepath.Clean(ir.SrcRoot)), "/")
+	if dst == "" || dst == "." {
+		return "src"
+	}
+	return dst
+}
+
 // config is sourced by init.sh. Values are single-quoted for the shell.
 func (ir *initramfs) config() string {
-	return fmt.Sprintf("VMTEST_TIMEOUT=%s\nVMTEST_FLAGS=%s\n", shellQuote(ir.Timeout), shellQuote(strings.Join(ir.Flags, " ")))
+	return fmt.Sprintf("VMTEST_TIMEOUT=%s\nVMTEST_FLAGS=%s\nVMTEST_SRC=%s\n", shellQuote(ir.Timeout),
+		shellQuote(strings.Join(ir.Flags, " ")), shellQuote("/"+ir.srcDir()))
 }
 
 func (ir *initramfs) manifest() string {

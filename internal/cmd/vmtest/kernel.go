@@ -70,23 +70,23 @@ func kernelFromDeb(cache, deb string) (*kernel, error) {
 		if _, err := exec.LookPath("dpkg-deb"); err != nil {
 			return nil, fmt.Errorf("unpacking %s needs dpkg-deb (Debian package dpkg)", deb)
 		}
-		tmp := dir + ".tmp"
-		if err := os.RemoveAll(tmp); err != nil {
+		// Unpack beside the final place and rename, so that a concurrent
+		// run never sees half a tree.
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			return nil, err
 		}
-		if err := os.MkdirAll(tmp, 0o755); err != nil {
+		tmp, err := os.MkdirTemp(filepath.Dir(dir), name+".tmp-")
+		if err != nil {
 			return nil, err
 		}
+		defer os.RemoveAll(tmp)
 		if err := run(exec.Command("dpkg-deb", "-x", deb, tmp)); err != nil {
 			return nil, err
 		}
 		if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
 			return nil, err
 		}
-		if err := os.RemoveAll(dir); err != nil {
-			return nil, err
-		}
-		if err := os.Rename(tmp, dir); err != nil {
+		if err := os.Rename(tmp, dir); err != nil && !fileExists(filepath.Join(dir, ".complete")) {
 			return nil, err
 		}
 	}

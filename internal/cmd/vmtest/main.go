@@ -185,10 +185,18 @@ func runAll(ctx context.Context, o *options) (bool, error) {
 		return false, fmt.Errorf("no kernel to boot: give -debian, -deb or -kernel")
 	}
 
-	runDir := filepath.Join(cache, "run")
-	if err := os.RemoveAll(runDir); err != nil {
+	// Each run has a directory of its own, so that runs in the same
+	// checkout do not clobber each other; "last" points at the newest.
+	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return false, err
 	}
+	pruneRuns(cache, 24*time.Hour)
+	runDir, err := os.MkdirTemp(cache, "run-"+time.Now().Format("20060102-150405")+"-")
+	if err != nil {
+		return false, err
+	}
+	os.Chmod(runDir, 0o755)
+	defer cleanRun(cache, runDir)
 	binDir := filepath.Join(runDir, "bin")
 	logf("building test binaries of %s", strings.Join(o.pkgs.values, " "))
 	pkgs, err := listPackages(root, o.pkgs.values)
@@ -292,6 +300,33 @@ func runAll(ctx context.Context, o *options) (bool, error) {
 		fmt.Println("vmtest: FAIL")
 	}
 	return ok, nil
+}
+
+// cleanRun deletes the bulky files of a finished run (test binaries,
+// initramfs images), keeps its logs and points cache/last at it.
+func cleanRun(cache, runDir string) {
+	os.RemoveAll(filepath.Join(runDir, "bin"))
+	images, _ := filepath.Glob(filepath.Join(runDir, "initramfs-*"))
+	for _, img := range images {
+		os.Remove(img)
+	}
+	tmp := filepath.Join(cache, fmt.Sprintf(".last-%d", os.Getpid()))
+	os.Remove(tmp)
+	if os.Symlink(filepath.Base(runDir), tmp) == nil {
+		if os.Rename(tmp, filepath.Join(cache, "last")) != nil {
+			os.Remove(tmp)
+		}
+	}
+}
+
+// pruneRuns removes the logs of runs older than age.
+func pruneRuns(cache string, age time.Duration) {
+	runs, _ := filepath.Glob(filepath.Join(cache, "run-*"))
+	for _, r := range runs {
+		if st, err := os.Stat(r); err == nil && time.Since(st.ModTime()) > age {
+			os.RemoveAll(r)
+		}
+	}
 }
 
 // prepareModules resolves the kernel modules to load and returns the
