@@ -60,7 +60,7 @@ func tempBPFFS(tb testing.TB) string {
 	requireBPF(tb)
 	const mnt = "/sys/fs/bpf"
 	var st unix.Statfs_t
-	if err := unix.Statfs(mnt, &st); err != nil || st.Type != unix.BPF_FS_MAGIC {
+	if err := unix.Statfs(mnt, &st); err != nil || uint32(st.Type) != uint32(unix.BPF_FS_MAGIC) {
 		if err := os.MkdirAll(mnt, 0o755); err != nil {
 			tb.Fatal(err)
 		}
