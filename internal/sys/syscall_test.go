@@ -124,3 +124,51 @@ func TestEnumStrings(t *testing.T) {
 	qt.Check(t, qt.Equals(BPF_TRACE_KPROBE_MULTI.String(), "BPF_TRACE_KPROBE_MULTI"))
 	qt.Check(t, qt.Equals(BPF_LINK_TYPE_NETKIT.String(), "BPF_LINK_TYPE_NETKIT"))
 }
+
+// twoMaps stands in for code that makes several objects (NewCollection):
+// it must close what it made when a later step fails.
+func twoMaps() (a, b *FD, err error) {
+	attr := MapCreateAttr{MapType: BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 1}
+	if a, err = MapCreate(&attr); err != nil {
+		return nil, nil, err
+	}
+	if b, err = MapCreate(&attr); err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	var info MapInfo
+	if err = ObjInfo(b, &info); err != nil {
+		a.Close()
+		b.Close()
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// TestFaultWalk shows the pattern InjectFaults is for: fail each call in
+// turn and check that no file descriptor stays open.
+func TestFaultWalk(t *testing.T) {
+	requireBPF(t)
+	open := len(OpenFDs())
+	for n := 1; ; n++ {
+		hit := false
+		restore := InjectFaults(func(_ Cmd, i int) error {
+			if i == n {
+				hit = true
+				return unix.ENOMEM
+			}
+			return nil
+		})
+		a, b, err := twoMaps()
+		restore()
+		if !hit {
+			qt.Assert(t, qt.IsNil(err))
+			a.Close()
+			b.Close()
+			qt.Check(t, qt.Equals(n, 4), qt.Commentf("three calls, then one without a fault"))
+			break
+		}
+		qt.Check(t, qt.ErrorIs(err, unix.ENOMEM), qt.Commentf("call %d", n))
+		qt.Check(t, qt.HasLen(OpenFDs(), open), qt.Commentf("call %d leaves descriptors open", n))
+	}
+}
