@@ -78,6 +78,15 @@ func TestLayering(t *testing.T) {
 		linkPkg     = module + "/link"
 	)
 
+	// leafPackages may import no package of the module but internal.
+	leafPackages := map[string]bool{
+		module + "/internal/kconfig":  true,
+		module + "/internal/kallsyms": true,
+		module + "/internal/tracefs":  true,
+		module + "/internal/epoll":    true,
+		module + "/internal/linux":    true,
+	}
+
 	// syscallFree reports whether a file must not import internal/sys.
 	syscallFree := func(f goFile) bool {
 		switch f.pkg {
@@ -85,6 +94,10 @@ func TestLayering(t *testing.T) {
 			return true
 		case btfPkg:
 			return !strings.HasPrefix(f.name, "handle")
+		case module + "/internal/kconfig", module + "/internal/kallsyms", module + "/internal/tracefs",
+			module + "/internal/epoll", module + "/internal/linux":
+			// Kernel facts read from files and other syscalls.
+			return true
 		case module:
 			return strings.HasPrefix(f.name, "elf_") || strings.HasSuffix(f.name, "_spec.go")
 		}
@@ -112,6 +125,8 @@ func TestLayering(t *testing.T) {
 				report(f, "imports internal/sys: parsing and specification code must stay syscall-free")
 			case imp == linkPkg && f.pkg != linkPkg && !strings.HasPrefix(f.pkg, module+"/cmd/") && !strings.HasPrefix(f.pkg, module+"/internal/cmd/"):
 				report(f, "imports link: link sits above every other package")
+			case leafPackages[f.pkg] && imp != internalPkg:
+				report(f, "%s imports %s: it may only import internal", strings.TrimPrefix(f.pkg, module+"/"), imp)
 			case f.pkg == asmPkg && imp != internalPkg:
 				report(f, "asm imports %s: it may only import internal", imp)
 			case f.pkg == btfPkg && imp != asmPkg && imp != internalPkg && !(imp == sysPkg && !syscallFree(f)):

@@ -77,5 +77,5 @@ var (
 	ErrInvalidType = errors.New("invalid type")
 	// ErrRestrictedKernel is returned when the kernel hides information
 	// (e.g. kernel pointers) from the caller.
-	ErrRestrictedKernel = errors.New("restricted by kernel.kptr_restrict and/or net.core.bpf_jit_harden sysctls")
+	ErrRestrictedKernel = internal.ErrRestrictedKernel
 )

@@ -32,3 +32,7 @@ func (ufe *UnsupportedFeatureError) Error() string {
 func (ufe *UnsupportedFeatureError) Is(target error) bool {
 	return target == ErrNotSupported
 }
+
+// ErrRestrictedKernel is returned when the kernel hides information, such
+// as kernel addresses, from the caller. The root package re-exports it.
+var ErrRestrictedKernel = errors.New("restricted by kernel.kptr_restrict and/or net.core.bpf_jit_harden sysctls")

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/bpfkit/ebpf/internal"
 )
 
 // Path is the file the package reads.
@@ -17,8 +19,8 @@ const Path = "/proc/kallsyms"
 // ErrRestrictedKernel means the kernel hides symbol addresses from this
 // process: /proc/kallsyms shows every address as zero when
 // kernel.kptr_restrict is set or the process lacks CAP_SYSLOG. The root
-// package's ErrRestrictedKernel should be this value.
-var ErrRestrictedKernel = errors.New("restricted by kernel.kptr_restrict and/or net.core.bpf_jit_harden sysctls")
+// package's ErrRestrictedKernel is the same value.
+var ErrRestrictedKernel = internal.ErrRestrictedKernel
 
 // ErrAmbiguous means a name occurs in /proc/kallsyms with more than one
 // address (static functions of different files may share a name), so it

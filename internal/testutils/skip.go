@@ -40,7 +40,7 @@ func SkipIfForbidden(tb testing.TB, err error, kind string) {
 func RequireRoot(tb testing.TB) {
 	tb.Helper()
 	if uid := os.Geteuid(); uid != 0 {
-		tb.Skipf("bpf(2) requires root (CAP_BPF/CAP_SYS_ADMIN); running as uid %d", uid)
+		tb.Skipf("requires root (CAP_BPF or CAP_SYS_ADMIN for bpf(2), CAP_SYS_ADMIN for mounts and tracefs); running as uid %d", uid)
 	}
 }
 
