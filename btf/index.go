@@ -1,0 +1,280 @@
+package btf
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+)
+
+// rawSpec is the index over one raw BTF blob: the type and string sections
+// as they are in the file, plus the byte offset of every indexStride-th
+// type. It is built by one pass over the type section and never changes
+// afterwards, so every Spec decoded from the same blob (copies, views
+// handed out by LoadKernelSpec, split specs on top of it) shares it.
+//
+// Types are decoded from it on demand, by Spec (decode.go).
+type rawSpec struct {
+	order   byteOrder
+	types   []byte
+	strings *stringTable
+	base    *rawSpec
+	// firstID is the ID of the first type of this blob: 1 for base BTF,
+	// the ID after the base's last type for split BTF.
+	firstID TypeID
+	count   uint32
+	// checkpoints[i] is the offset of type firstID+i*indexStride.
+	checkpoints []uint32
+	// lens gives the layout of each kind, for skipping from one type to
+	// the next.
+	lens [infoKindMask + 1]kindLen
+	// declTags lists the IDs of this blob's DECL_TAG types, so that
+	// decoding a tagged type does not need to search for its tags.
+	declTags []TypeID
+	// datasecs holds what an ELF file says about the sections that its
+	// DATASEC types describe; nil for raw BTF.
+	datasecs *elfDatasecs
+
+	// names holds one index per nameClass: classOther is built by scan,
+	// classFunc on first use.
+	nameSeed      uint64
+	names         [2]*nameIndex
+	funcNamesOnce sync.Once
+	flavorState
+
+	tagsOnce sync.Once
+	tags     map[TypeID][]TypeID
+}
+
+// indexStride trades TypeByID speed for memory: keeping every offset would
+// cost 4 bytes per type (half a megabyte for vmlinux), keeping every 8th
+// costs one eighth of that and at most seven header reads per lookup.
+const indexStride = 8
+
+// maxTypes bounds the number of types, far above what the kernel accepts
+// (BTF_MAX_TYPE), so that an ID plus one fits the 27 bits the type cache
+// packs it into.
+const maxTypes = cacheIDMask - 1
+
+// newRawSpec indexes raw BTF. base is nil unless raw is split BTF.
+func newRawSpec(raw []byte, base *rawSpec) (*rawSpec, error) {
+	hdr, types, strs, err := parseHeader(raw)
+	if err != nil {
+		return nil, err
+	}
+	r := &rawSpec{order: hdr.order, types: types, base: base, firstID: 1, lens: builtinLens, nameSeed: rand.Uint64()}
+	for k, l := range hdr.layouts {
+		if k < len(r.lens) && r.lens[k] == 0 {
+			r.lens[k] = makeKindLen(int(l.infoSize), int(l.elemSize))
+		}
+	}
+	var baseStrings *stringTable
+	if base != nil {
+		if base.order != hdr.order {
+			return nil, fmt.Errorf("split BTF is %s but its base is %s", hdr.order.std(), base.order.std())
+		}
+		r.firstID = base.nextID()
+		baseStrings = base.strings
+	}
+	if r.strings, err = newStringTable(strs, baseStrings); err != nil {
+		return nil, err
+	}
+	if err := r.scan(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// nextID is the ID after the last type of r.
+func (r *rawSpec) nextID() TypeID { return r.firstID + TypeID(r.count) }
+
+// kindLen is the layout of one kind, packed for the scan loop: the low 16
+// bits are the size of btf_type plus the record that follows it, the high
+// 16 bits the size of each of the vlen records after that. Zero marks a
+// kind whose layout is unknown.
+type kindLen uint32
+
+func makeKindLen(info, elem int) kindLen {
+	return kindLen(uint32(btfTypeSize+info) | uint32(elem)<<16)
+}
+
+// size is the length of a type of this kind with vlen elements.
+func (l kindLen) size(vlen uint32) uint32 { return uint32(l&0xffff) + vlen*uint32(l>>16) }
+
+// builtinLens holds the layout of every kind this package knows.
+var builtinLens = func() (lens [infoKindMask + 1]kindLen) {
+	for k := range lens {
+		one, ok0 := dataLen(btfKind(k), 0)
+		two, _ := dataLen(btfKind(k), 1)
+		if ok0 {
+			lens[k] = makeKindLen(one, two-one)
+		}
+	}
+	return lens
+}()
+
+// typeLen returns the length of the validated type at off.
+func (r *rawSpec) typeLen(off uint32) uint32 {
+	info := r.order.u32(r.types[off+btfTypeInfoOff:])
+	return r.lens[info>>infoKindShift&infoKindMask].size(info & infoVlenMask)
+}
+
+// scan walks the type section once: it checks that every type fits, and
+// records checkpoints and decl tags, and indexes the names of all types but
+// functions.
+func (r *rawSpec) scan() error {
+	if len(r.types)%4 != 0 {
+		return fmt.Errorf("type section length %d is not a multiple of 4", len(r.types))
+	}
+	// Most sections average more than 24 bytes per type; append grows the
+	// slice for those that do not.
+	r.checkpoints = make([]uint32, 0, len(r.types)/24/indexStride+1)
+	// named collects hash<<32 | index of the types for the name index, in
+	// chunks so that growing it copies nothing.
+	var named chunkedList
+	var off, n uint32
+	types := r.types
+	for int(off) < len(types) {
+		if n%indexStride == 0 {
+			r.checkpoints = append(r.checkpoints, off)
+		}
+		if len(types)-int(off) < btfTypeSize {
+			return fmt.Errorf("type id %d at offset %d: btf_type truncated: %d bytes left", r.firstID+TypeID(n), off, len(types)-int(off))
+		}
+		b := types[off : off+btfTypeSize]
+		info := r.order.u32(b[btfTypeInfoOff:])
+		kind := infoKind(info)
+		l := r.lens[kind]
+		if l == 0 {
+			return fmt.Errorf("type id %d at offset %d: unknown kind %d and no kind layout to skip it", r.firstID+TypeID(n), off, kind)
+		}
+		size := l.size(info & infoVlenMask)
+		if uint64(off)+uint64(size) > uint64(len(types)) {
+			return fmt.Errorf("type id %d at offset %d: %s with vlen %d needs %d bytes, %d left", r.firstID+TypeID(n), off, kind, infoVlen(info), size, len(types)-int(off))
+		}
+		switch kind {
+		case kindFunc, kindTypeTag:
+			// Functions have their own index; a type tag's name is its
+			// value, not a type name.
+		case kindDeclTag:
+			r.declTags = append(r.declTags, r.firstID+TypeID(n))
+		default:
+			if nameOff := r.order.u32(b[btfTypeNameOffOff:]); nameOff != 0 {
+				if h, ok := r.nameHash(nameOff); ok {
+					named.add(uint64(h)<<32 | uint64(n))
+				}
+			}
+		}
+		off += size
+		n++
+		if n > maxTypes || uint64(r.firstID)+uint64(n) > maxTypes {
+			return fmt.Errorf("more than %d types", maxTypes)
+		}
+	}
+	r.count = n
+	r.names[classOther] = newNameIndex(r.nameSeed, n, named)
+	return nil
+}
+
+// locate finds the blob holding id (r or one of its bases) and the offset
+// of the type in it.
+func (r *rawSpec) locate(id TypeID) (*rawSpec, uint32, error) {
+	for r != nil && id < r.firstID {
+		r = r.base
+	}
+	if r == nil || id-r.firstID >= TypeID(r.count) {
+		return nil, 0, fmt.Errorf("type id %d: %w", id, ErrNotFound)
+	}
+	i := uint32(id - r.firstID)
+	off := r.checkpoints[i/indexStride]
+	for j := i % indexStride; j > 0; j-- {
+		off += r.typeLen(off)
+	}
+	return r, off, nil
+}
+
+// rawType is a btf_type header and the bytes that follow it.
+type rawType struct {
+	nameOff  uint32
+	info     uint32
+	sizeType uint32
+	data     []byte
+}
+
+func (rt *rawType) kind() btfKind { return infoKind(rt.info) }
+func (rt *rawType) vlen() int     { return infoVlen(rt.info) }
+func (rt *rawType) flag() bool    { return infoFlag(rt.info) }
+
+// at decodes the type header at off. off must come from locate or a walk.
+func (r *rawSpec) at(off uint32) rawType {
+	b := r.types[off:]
+	l := r.typeLen(off)
+	return rawType{
+		nameOff:  r.order.u32(b[btfTypeNameOffOff:]),
+		info:     r.order.u32(b[btfTypeInfoOff:]),
+		sizeType: r.order.u32(b[btfTypeSizeOff:]),
+		data:     b[btfTypeSize:l:l],
+	}
+}
+
+// walk calls fn for every type of r in ID order, with the type's offset.
+// It stops when fn returns false.
+func (r *rawSpec) walk(fn func(id TypeID, off uint32) bool) {
+	var off uint32
+	for i := uint32(0); i < r.count; i++ {
+		if !fn(r.firstID+TypeID(i), off) {
+			return
+		}
+		off += r.typeLen(off)
+	}
+}
+
+// kindOf returns the kind of id without decoding it.
+func (r *rawSpec) kindOf(id TypeID) (btfKind, error) {
+	if id == 0 {
+		return kindUnkn, nil
+	}
+	rs, off, err := r.locate(id)
+	if err != nil {
+		return 0, err
+	}
+	return infoKind(rs.order.u32(rs.types[off+btfTypeInfoOff:])), nil
+}
+
+// nameOf returns the name of id without decoding the type.
+func (r *rawSpec) nameOf(id TypeID) ([]byte, error) {
+	rs, off, err := r.locate(id)
+	if err != nil {
+		return nil, err
+	}
+	return rs.strings.lookupBytes(rs.order.u32(rs.types[off+btfTypeNameOffOff:]))
+}
+
+// tagsFor returns the IDs of the DECL_TAG types that target id, in ID
+// order, from r and its bases.
+func (r *rawSpec) tagsFor(id TypeID) []TypeID {
+	var out []TypeID
+	for rs := r; rs != nil; rs = rs.base {
+		if len(rs.declTags) == 0 {
+			continue
+		}
+		rs.tagsOnce.Do(rs.indexTags)
+		if t := rs.tags[id]; len(t) > 0 {
+			// Base tags have lower IDs: they go first. Never append to
+			// the shared index slices.
+			out = append(append([]TypeID(nil), t...), out...)
+		}
+	}
+	return out
+}
+
+func (r *rawSpec) indexTags() {
+	r.tags = make(map[TypeID][]TypeID)
+	for _, id := range r.declTags {
+		_, off, err := r.locate(id)
+		if err != nil {
+			continue
+		}
+		target := TypeID(r.order.u32(r.types[off+btfTypeTypeOff:]))
+		r.tags[target] = append(r.tags[target], id)
+	}
+}

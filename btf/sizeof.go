@@ -1,0 +1,214 @@
+package btf
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// maxResolveDepth bounds how many qualifiers, typedefs and array levels the
+// helpers below follow, as libbpf does, so that a cyclic typedef cannot
+// make them loop.
+const maxResolveDepth = 32
+
+var errTooDeep = errors.New("exceeded maximum type depth")
+
+// QualifiedType returns typ without its qualifiers (Const, Volatile,
+// Restrict, TypeTag). If more than 32 qualifiers are stacked (only a
+// malformed graph does that), it returns the type reached after 32.
+func QualifiedType(typ Type) Type {
+	for range maxResolveDepth {
+		switch v := typ.(type) {
+		case *Const:
+			typ = v.Type
+		case *Volatile:
+			typ = v.Type
+		case *Restrict:
+			typ = v.Type
+		case *TypeTag:
+			typ = v.Type
+		default:
+			return typ
+		}
+	}
+	return typ
+}
+
+// UnderlyingType returns typ without its qualifiers and typedefs. If more
+// than 32 are stacked, it returns the type reached after 32.
+func UnderlyingType(typ Type) Type {
+	for range maxResolveDepth {
+		switch v := QualifiedType(typ).(type) {
+		case *Typedef:
+			typ = v.Type
+		default:
+			return v
+		}
+	}
+	return typ
+}
+
+// As returns typ as a T, looking through qualifiers and typedefs if typ is
+// not a T itself. It returns false if there is no T or if the chain is
+// deeper than 32 levels.
+func As[T Type](typ Type) (T, bool) {
+	for range maxResolveDepth {
+		if t, ok := typ.(T); ok {
+			return t, true
+		}
+		switch v := typ.(type) {
+		case *Const:
+			typ = v.Type
+		case *Volatile:
+			typ = v.Type
+		case *Restrict:
+			typ = v.Type
+		case *TypeTag:
+			typ = v.Type
+		case *Typedef:
+			typ = v.Type
+		default:
+			var zero T
+			return zero, false
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// pointerSize is the size of a pointer on every BPF target.
+const pointerSize = 8
+
+// Sizeof returns the size of typ in bytes, following qualifiers, typedefs,
+// variables and arrays. It does not allocate.
+//
+// It returns an error for types without a size (Void, Fwd, Func,
+// FuncProto), for chains deeper than 32 levels and for sizes that overflow
+// an int.
+func Sizeof(typ Type) (int, error) {
+	var n int64 = 1
+	for range maxResolveDepth {
+		var size int64
+		switch v := typ.(type) {
+		case *Array:
+			if v.Nelems == 0 {
+				return 0, nil
+			}
+			if n > math.MaxInt/int64(v.Nelems) {
+				return 0, fmt.Errorf("sizeof %s: overflow", typ)
+			}
+			n *= int64(v.Nelems)
+			typ = v.Type
+			continue
+		case *Typedef:
+			typ = v.Type
+			continue
+		case *Const:
+			typ = v.Type
+			continue
+		case *Volatile:
+			typ = v.Type
+			continue
+		case *Restrict:
+			typ = v.Type
+			continue
+		case *TypeTag:
+			typ = v.Type
+			continue
+		case *Var:
+			typ = v.Type
+			continue
+		case *Pointer:
+			size = pointerSize
+		case *Int:
+			size = int64(v.Size)
+		case *Enum:
+			size = int64(v.Size)
+		case *Struct:
+			size = int64(v.Size)
+		case *Union:
+			size = int64(v.Size)
+		case *Float:
+			size = int64(v.Size)
+		case *Datasec:
+			size = int64(v.Size)
+		default:
+			return 0, fmt.Errorf("sizeof %s: type has no size", typ)
+		}
+		if size != 0 && n > math.MaxInt/size {
+			return 0, fmt.Errorf("sizeof %s: overflow", typ)
+		}
+		return int(n * size), nil
+	}
+	return 0, fmt.Errorf("sizeof %s: %w", typ, errTooDeep)
+}
+
+// alignof returns the alignment of typ in bytes: the natural alignment of
+// scalars (at most 8, the BPF word), the largest member alignment of
+// composites, or 1 for a composite whose layout shows it is packed.
+func alignof(typ Type) (int, error) {
+	return alignofDepth(typ, 0)
+}
+
+func alignofDepth(typ Type, depth int) (int, error) {
+	if depth > maxResolveDepth {
+		return 0, fmt.Errorf("alignof %s: %w", typ, errTooDeep)
+	}
+	clamp := func(size uint32) int {
+		if size == 0 {
+			return 1
+		}
+		if size > pointerSize {
+			return pointerSize
+		}
+		// Round odd sizes (a 3-byte int cannot exist, but be safe) down
+		// to a power of two.
+		a := 1
+		for a*2 <= int(size) {
+			a *= 2
+		}
+		return a
+	}
+	switch v := UnderlyingType(typ).(type) {
+	case *Int:
+		return clamp(v.Size), nil
+	case *Enum:
+		return clamp(v.Size), nil
+	case *Float:
+		return clamp(v.Size), nil
+	case *Pointer:
+		return pointerSize, nil
+	case *Array:
+		return alignofDepth(v.Type, depth+1)
+	case *Struct:
+		return alignofMembers(v.Members, v.Size, depth)
+	case *Union:
+		return alignofMembers(v.Members, v.Size, depth)
+	case *Datasec:
+		return 1, nil
+	default:
+		return 0, fmt.Errorf("alignof %s: type has no alignment", typ)
+	}
+}
+
+func alignofMembers(members []Member, size uint32, depth int) (int, error) {
+	max := 1
+	for _, m := range members {
+		a, err := alignofDepth(m.Type, depth+1)
+		if err != nil {
+			return 0, err
+		}
+		// A member that is not on its natural boundary means the
+		// composite is packed.
+		if m.BitfieldSize == 0 && m.Offset%Bits(8*a) != 0 {
+			return 1, nil
+		}
+		if a > max {
+			max = a
+		}
+	}
+	if size%uint32(max) != 0 {
+		return 1, nil
+	}
+	return max, nil
+}
