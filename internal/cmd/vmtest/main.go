@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -38,12 +39,13 @@ func (l *listFlag) Set(v string) error {
 type options struct {
 	debian, debs, kernels, modules, pkgs listFlag
 
-	run, testFlags, busybox, qemu, cache, accel, appendExtra string
-	smp, memMiB                                              int
-	timeout, testTimeout, kvmWait                            time.Duration
-	selftest, selftestFail, gzip, verbose                    bool
+	run, testFlags, busybox, qemu, cache, accel, appendExtra, failSkips string
+	smp, memMiB                                                         int
+	timeout, testTimeout, kvmWait                                       time.Duration
+	selftest, selftestFail, gzip, verbose                               bool
 
-	bins []testBinary // what was built
+	bins     []testBinary // what was built
+	failSkip *regexp.Regexp
 }
 
 // The kernel command line: console on ttyS0; panic=-1 with qemu's
@@ -76,6 +78,7 @@ func parseFlags(out io.Writer, args []string) (*options, error) {
 	fs.StringVar(&o.qemu, "qemu", "qemu-system-x86_64", "qemu `binary`")
 	fs.StringVar(&o.cache, "cache", "", "cache `dir` for kernels, binaries, initramfs and logs (default: MODULE_ROOT/.vmtest)")
 	fs.StringVar(&o.accel, "accel", "auto", "`accel`erator: auto (KVM if it boots, else TCG), kvm or tcg")
+	fs.StringVar(&o.failSkips, "fail-skips", "forbids", "a skip whose reason matches this `regexp` fails the run: in the VM no program type may be forbidden ('' to allow every skip)")
 	fs.StringVar(&o.appendExtra, "append", "", "more kernel command line `args`")
 	fs.IntVar(&o.smp, "smp", 2, "virtual `cpus`")
 	fs.IntVar(&o.memMiB, "mem", 4096, "VM memory in `MiB`")
@@ -91,6 +94,13 @@ func parseFlags(out io.Writer, args []string) (*options, error) {
 	}
 	if fs.NArg() != 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.failSkips != "" {
+		re, err := regexp.Compile(o.failSkips)
+		if err != nil {
+			return nil, fmt.Errorf("-fail-skips: %w", err)
+		}
+		o.failSkip = re
 	}
 	switch o.accel {
 	case "auto", "kvm", "tcg":
@@ -385,6 +395,7 @@ func bootKernel(ctx context.Context, cfg vmConfig, accel *string, k *kernel, ini
 		}
 		logf("booting %s under %s (%d vCPUs, %d MiB)", k.Label, try, cfg.SMP, cfg.MemMiB)
 		p := newStreamParser()
+		p.FailSkip = o.failSkip
 		width := 0
 		for _, b := range o.bins {
 			width = max(width, len(b.Name))

@@ -18,6 +18,7 @@ func TestParseFlags(t *testing.T) {
 	qt.Assert(t, qt.DeepEquals(o.pkgs.values, []string{"./..."}))
 	qt.Assert(t, qt.Equals(o.accel, "auto"))
 	qt.Assert(t, qt.Equals(o.smp, 2))
+	qt.Assert(t, qt.IsTrue(o.failSkip.MatchString("kernel forbids tracing programs even to root")))
 
 	// A kernel path adds to the default Debian kernel; -debian replaces it.
 	o, err = parseFlags(io.Discard, []string{"-kernel", "/a", "-kernel", "/b,/c", "-debian", "linux-image-6.1.0-1-amd64", "-debian", "x"})
@@ -29,7 +30,7 @@ func TestParseFlags(t *testing.T) {
 	qt.Assert(t, qt.IsNil(err))
 	qt.Assert(t, qt.HasLen(o.debian.values, 0))
 
-	for _, bad := range [][]string{{"-accel", "hvf"}, {"-smp", "0"}, {"stray"}, {"-nosuchflag"}} {
+	for _, bad := range [][]string{{"-accel", "hvf"}, {"-smp", "0"}, {"stray"}, {"-nosuchflag"}, {"-fail-skips", "("}} {
 		_, err := parseFlags(io.Discard, bad)
 		qt.Assert(t, qt.IsNotNil(err), qt.Commentf("%q", bad))
 	}

@@ -24,6 +24,7 @@ type binaryResult struct {
 	Failed   int
 	Skipped  int
 	Skips    []string // "TestX: the last line it logged", one per skip
+	BadSkips []string // skips whose reason matched -fail-skips; counted as failures
 	ExitCode int      // valid when Ended
 	Ended    bool     // the end marker arrived
 	Duration time.Duration
@@ -42,6 +43,8 @@ func (r *binaryResult) status() string {
 		return "DID NOT FINISH"
 	case r.ExitCode != 0:
 		return fmt.Sprintf("FAIL (exit %d)", r.ExitCode)
+	case len(r.BadSkips) != 0 && r.Failed == len(r.BadSkips):
+		return "FAIL (skip not allowed)"
 	case r.Failed != 0:
 		return "FAIL"
 	}
@@ -60,6 +63,10 @@ type streamParser struct {
 	OnLine  func(*binaryResult, string)
 	OnEnd   func(*binaryResult)
 
+	// FailSkip, when set, turns a skip whose reason matches it into a
+	// failure: in the VM, "this kernel forbids the program type" is a bug.
+	FailSkip *regexp.Regexp
+
 	now   func() time.Time
 	cur   *binaryResult
 	start time.Time
@@ -77,7 +84,7 @@ func (p *streamParser) Line(line string) {
 			return // noise before the first binary
 		}
 		p.cur.Output = append(p.cur.Output, line)
-		countResult(p.cur, line)
+		countResult(p.cur, line, p.FailSkip)
 		if p.OnLine != nil {
 			p.OnLine(p.cur, line)
 		}
@@ -140,7 +147,7 @@ func (p *streamParser) Close() { p.finish(nil) }
 // that test, which is where t.Skip puts its reason. Subtests report after
 // their parent, so log entries are kept per test name, attributed by the
 // "=== RUN" and "=== CONT" lines that precede them.
-func countResult(r *binaryResult, line string) {
+func countResult(r *binaryResult, line string, failSkip *regexp.Regexp) {
 	t := strings.TrimLeft(line, " \t")
 	switch {
 	case strings.HasPrefix(t, "--- PASS: "):
@@ -148,11 +155,17 @@ func countResult(r *binaryResult, line string) {
 	case strings.HasPrefix(t, "--- FAIL: "):
 		r.Failed++
 	case strings.HasPrefix(t, "--- SKIP: "):
-		r.Skipped++
 		name, _, _ := strings.Cut(strings.TrimPrefix(t, "--- SKIP: "), " (")
-		if reason := r.lastLog[name]; reason != "" {
+		reason := r.lastLog[name]
+		if reason != "" {
 			name += ": " + reason
 		}
+		if failSkip != nil && reason != "" && failSkip.MatchString(reason) {
+			r.Failed++
+			r.BadSkips = append(r.BadSkips, name)
+			return
+		}
+		r.Skipped++
 		r.Skips = append(r.Skips, name)
 	case strings.HasPrefix(line, "=== "):
 		if f := strings.Fields(line); len(f) == 3 {
@@ -274,6 +287,11 @@ func (k *kernelRun) writeSummary(w io.Writer) {
 				break
 			}
 			fmt.Fprintf(w, "    %s\n", sk)
+		}
+	}
+	for _, r := range k.Results {
+		for _, sk := range r.BadSkips {
+			fmt.Fprintf(w, "  FAILED, a skip not allowed in the VM: %s: %s\n", strings.TrimSuffix(r.Name, ".test"), sk)
 		}
 	}
 	if k.Err != nil {

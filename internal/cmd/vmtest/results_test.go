@@ -127,6 +127,31 @@ func TestStreamParser(t *testing.T) {
 	}
 }
 
+func TestFailSkips(t *testing.T) {
+	p := newStreamParser()
+	p.FailSkip = regexp.MustCompile("forbids")
+	for _, line := range []string{
+		"@@vmtest begin link.test",
+		"=== RUN   TestFentry",
+		"    fentry_test.go:20: kernel forbids tracing programs even to root: operation not permitted",
+		"--- SKIP: TestFentry (0.00s)",
+		"=== RUN   TestNetkit",
+		"    netkit_test.go:9: netkit needs 6.7",
+		"--- SKIP: TestNetkit (0.00s)",
+		"PASS",
+		"@@vmtest end link.test rc=0",
+		"@@vmtest done",
+	} {
+		p.Line(line)
+	}
+	r := p.Results[0]
+	qt.Assert(t, qt.IsFalse(r.OK()))
+	qt.Assert(t, qt.Equals(r.status(), "FAIL (skip not allowed)"))
+	qt.Assert(t, qt.DeepEquals([]int{r.Passed, r.Failed, r.Skipped}, []int{0, 1, 1}))
+	qt.Assert(t, qt.DeepEquals(r.BadSkips, []string{"TestFentry: fentry_test.go:20: kernel forbids tracing programs even to root: operation not permitted"}))
+	qt.Assert(t, qt.DeepEquals(r.Skips, []string{"TestNetkit: netkit_test.go:9: netkit needs 6.7"}))
+}
+
 func TestKernelRunOutcome(t *testing.T) {
 	bins := []testBinary{
 		{Name: "a.test", ImportPath: "m/a"},
