@@ -405,7 +405,11 @@ func bootKernel(ctx context.Context, cfg vmConfig, accel *string, k *kernel, ini
 				r.Passed, r.Failed, r.Skipped, r.Duration.Round(100*time.Millisecond))
 		}
 		if cfg.Verbose {
-			p.OnLine = func(r *binaryResult, line string) { fmt.Printf("  %s: %s\n", r.Name, line) }
+			p.OnLine = func(r *binaryResult, line string) {
+				if line != "" { // the end marker's leading newline leaves one
+					fmt.Printf("  %s: %s\n", r.Name, line)
+				}
+			}
 		}
 		start := time.Now()
 		console, err := bootVM(ctx, cfg, try, k, initrd, tag+"-"+try, wait, p)
