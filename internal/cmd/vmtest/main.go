@@ -85,7 +85,7 @@ func parseFlags(out io.Writer, args []string) (*options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 17*time.Minute, "limit for one kernel's whole VM run")
 	fs.DurationVar(&o.testTimeout, "test-timeout", 10*time.Minute, "-test.timeout of each test binary")
 	fs.DurationVar(&o.kvmWait, "kvm-wait", 10*time.Second, "with -accel auto: fall back to TCG if a KVM guest prints nothing this long")
-	fs.BoolVar(&o.selftest, "selftest", true, "run the harness's kernel feature test (loads kprobe, fentry, fmod_ret and LSM programs with raw bpf(2))")
+	fs.BoolVar(&o.selftest, "selftest", true, "run the harness's kernel feature test (kprobe, kretprobe, fentry, fexit, fmod_ret, LSM, freplace, kprobe_multi with raw bpf(2))")
 	fs.BoolVar(&o.selftestFail, "selftest-fail", false, "also run a deliberately failing test binary: the run must fail")
 	fs.BoolVar(&o.gzip, "gzip", false, "gzip the initramfs (smaller, slower to unpack under TCG)")
 	fs.BoolVar(&o.verbose, "v", false, "print every test output line as it arrives")

@@ -2,7 +2,7 @@
 
 // Package featuretest is the kernel feature check that `vmtest -selftest`
 // adds to a run. It loads and attaches the program types that a restricted
-// host forbids (kprobe, kretprobe, fentry, fexit, fmod_ret, LSM,
+// host forbids (kprobe, kretprobe, fentry, fexit, fmod_ret, LSM, freplace,
 // kprobe_multi) with raw bpf(2) and perf_event_open(2), so that the summary
 // shows what the VM kernel can do before the library's own tests rely on
 // it. It deliberately uses nothing of the library: it checks the VM, not
@@ -62,19 +62,28 @@ var returnZero = []byte{
 	0x95, 0, 0, 0, 0, 0, 0, 0, // BPF_JMP | BPF_EXIT
 }
 
+// returnOne is "r0 = 1; exit".
+var returnOne = []byte{
+	0xb7, 0, 0, 0, 1, 0, 0, 0,
+	0x95, 0, 0, 0, 0, 0, 0, 0,
+}
+
 // load loads returnZero as a program of the given type; on failure the
 // error carries the verifier log.
 func load(progType, attachType, btfID uint32) (int, error) {
+	return loadAttr(progLoadAttr{ProgType: progType, ExpectedAttachType: attachType, AttachBTFID: btfID}, returnZero)
+}
+
+// loadAttr fills in the instructions, license and log of attr and loads it.
+func loadAttr(attr progLoadAttr, insns []byte) (int, error) {
 	license := []byte("GPL\x00")
 	log := make([]byte, 64<<10)
-	attr := progLoadAttr{
-		ProgType: progType, InsnCnt: uint32(len(returnZero) / 8),
-		Insns:    uint64(uintptr(unsafe.Pointer(&returnZero[0]))),
-		License:  uint64(uintptr(unsafe.Pointer(&license[0]))),
-		LogLevel: 1, LogSize: uint32(len(log)), LogBuf: uint64(uintptr(unsafe.Pointer(&log[0]))),
-		ExpectedAttachType: attachType, AttachBTFID: btfID,
-	}
+	attr.InsnCnt = uint32(len(insns) / 8)
+	attr.Insns = uint64(uintptr(unsafe.Pointer(&insns[0])))
+	attr.License = uint64(uintptr(unsafe.Pointer(&license[0])))
+	attr.LogLevel, attr.LogSize, attr.LogBuf = 1, uint32(len(log)), uint64(uintptr(unsafe.Pointer(&log[0])))
 	fd, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	runtime.KeepAlive(insns)
 	runtime.KeepAlive(license)
 	runtime.KeepAlive(log)
 	if err != nil {
@@ -274,6 +283,122 @@ func TestKprobeMulti(t *testing.T) {
 		t.Fatalf("BPF_LINK_CREATE kprobe_multi: %v", err)
 	}
 	closeFd(t, link)
+}
+
+// funcBTF is a BTF blob with two global functions of type "int (void)",
+// "main" and "target": [1] int, [2] func_proto, [3] main, [4] target.
+func funcBTF() []byte {
+	le := binary.LittleEndian
+	strs := []byte("\x00int\x00main\x00target\x00")
+	var types []byte
+	for _, w := range []uint32{
+		1, 1 << 24, 4, 1<<24 | 32, // [1] INT "int", 4 bytes, signed, 32 bits
+		0, 13 << 24, 1, // [2] FUNC_PROTO returning [1], no parameters
+		5, 12<<24 | 1, 2, // [3] FUNC "main", global linkage, proto [2]
+		10, 12<<24 | 1, 2, // [4] FUNC "target", global linkage, proto [2]
+	} {
+		types = le.AppendUint32(types, w)
+	}
+	var b []byte
+	b = le.AppendUint16(b, 0xeb9f)
+	b = append(b, 1, 0) // version, flags
+	for _, w := range []uint32{24, 0, uint32(len(types)), uint32(len(types)), uint32(len(strs))} {
+		b = le.AppendUint32(b, w) // hdr_len, type_off, type_len, str_off, str_len
+	}
+	return append(append(b, types...), strs...)
+}
+
+// callTarget is main, which returns what the global function target
+// returns, followed by target, which returns 0.
+var callTarget = []byte{
+	0x85, 0x10, 0, 0, 1, 0, 0, 0, // call pc+1 (BPF_PSEUDO_CALL): target
+	0x95, 0, 0, 0, 0, 0, 0, 0, // exit
+	0xb7, 0, 0, 0, 0, 0, 0, 0, // target: r0 = 0
+	0x95, 0, 0, 0, 0, 0, 0, 0, // exit
+}
+
+func loadBTF(t *testing.T, blob []byte) int {
+	t.Helper()
+	log := make([]byte, 64<<10)
+	attr := struct {
+		BTF, LogBuf                uint64
+		Size, LogSize, LogLevel, _ uint32
+	}{
+		BTF: uint64(uintptr(unsafe.Pointer(&blob[0]))), Size: uint32(len(blob)),
+		LogBuf: uint64(uintptr(unsafe.Pointer(&log[0]))), LogSize: uint32(len(log)), LogLevel: 1,
+	}
+	fd, err := bpf(unix.BPF_BTF_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	runtime.KeepAlive(blob)
+	runtime.KeepAlive(log)
+	if err != nil {
+		t.Fatalf("BPF_BTF_LOAD: %v: %s", err, bytes.TrimRight(log, "\x00"))
+	}
+	closeFd(t, fd)
+	return fd
+}
+
+// testRun runs a socket filter once on a zeroed Ethernet frame and returns
+// its return value.
+func testRun(t *testing.T, prog int) uint32 {
+	t.Helper()
+	frame := make([]byte, 64)
+	attr := struct {
+		ProgFd, Retval, DataSizeIn, DataSizeOut uint32
+		DataIn, DataOut                         uint64
+		Repeat, Duration                        uint32
+		_                                       [40]byte
+	}{ProgFd: uint32(prog), DataSizeIn: uint32(len(frame)), DataIn: uint64(uintptr(unsafe.Pointer(&frame[0]))), Repeat: 1}
+	_, err := bpf(unix.BPF_PROG_TEST_RUN, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	runtime.KeepAlive(frame)
+	if err != nil {
+		t.Fatalf("BPF_PROG_TEST_RUN: %v", err)
+	}
+	return attr.Retval
+}
+
+// TestFreplace replaces the global function of a socket filter that
+// returns 0 by an extension returning 1 and checks, by running the filter,
+// that the replacement took effect and ends with its link.
+func TestFreplace(t *testing.T) {
+	btf := loadBTF(t, funcBTF())
+	targetInfo := []uint32{0, 3, 2, 4} // insn 0 is main [3], insn 2 is target [4]
+	tgtAttr := progLoadAttr{
+		ProgType: unix.BPF_PROG_TYPE_SOCKET_FILTER, ProgBTFFd: uint32(btf), FuncInfoRec: 8, FuncInfoCnt: 2,
+		FuncInfo: uint64(uintptr(unsafe.Pointer(&targetInfo[0]))),
+	}
+	tgt, err := loadAttr(tgtAttr, callTarget)
+	runtime.KeepAlive(targetInfo)
+	if err != nil {
+		t.Fatalf("target: %v", err)
+	}
+	closeFd(t, tgt)
+	if got := testRun(t, tgt); got != 0 {
+		t.Fatalf("target returned %d before the extension, want 0", got)
+	}
+
+	extInfo := []uint32{0, 4} // the extension is a "target" too
+	extAttr := progLoadAttr{
+		ProgType: unix.BPF_PROG_TYPE_EXT, ProgBTFFd: uint32(btf), FuncInfoRec: 8, FuncInfoCnt: 1,
+		FuncInfo:     uint64(uintptr(unsafe.Pointer(&extInfo[0]))),
+		AttachProgFd: uint32(tgt), AttachBTFID: 4,
+	}
+	ext, err := loadAttr(extAttr, returnOne)
+	runtime.KeepAlive(extInfo)
+	if err != nil {
+		t.Fatalf("extension: %v", err)
+	}
+	closeFd(t, ext)
+	link, err := rawTracepointOpen(ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := testRun(t, tgt); got != 1 {
+		t.Errorf("target returned %d with the extension attached, want 1", got)
+	}
+	unix.Close(link)
+	if got := testRun(t, tgt); got != 0 {
+		t.Errorf("target returned %d after the extension's link closed, want 0", got)
+	}
 }
 
 func readUint(path string) (uint64, error) {
