@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -210,5 +211,24 @@ func writeFiles(t *testing.T, root string, files map[string]string) {
 		p := filepath.Join(root, name)
 		qt.Assert(t, qt.IsNil(os.MkdirAll(filepath.Dir(p), 0o755)))
 		qt.Assert(t, qt.IsNil(os.WriteFile(p, []byte(data), 0o644)))
+	}
+}
+
+// TestInitScriptSyntax parses init.sh with a POSIX shell, since only a real
+// boot runs it. The full boot is `make vmtest`, never `make test`.
+func TestInitScriptSyntax(t *testing.T) {
+	sh, err := exec.LookPath("busybox")
+	args := []string{"sh", "-n", "init.sh"}
+	if err != nil {
+		if sh, err = exec.LookPath("sh"); err != nil {
+			t.Skip("no shell to parse init.sh with: neither busybox nor sh is installed")
+		}
+		args = args[1:]
+	}
+	out, err := exec.Command(sh, args...).CombinedOutput()
+	qt.Assert(t, qt.IsNil(err), qt.Commentf("%s", out))
+	// What kernel tests rely on being mounted.
+	for _, mount := range []string{"bpf:/sys/fs/bpf", "tracefs:/sys/kernel/tracing", "debugfs:/sys/kernel/debug", "cgroup2:/sys/fs/cgroup", "securityfs:/sys/kernel/security"} {
+		qt.Assert(t, qt.StringContains(string(initScript), mount))
 	}
 }
