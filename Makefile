@@ -15,6 +15,8 @@ TESTFLAGS ?=
 test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 45m $(TESTFLAGS) ./...
+	# The wire layouts on a 32-bit platform, against the running 64-bit kernel.
+	GOARCH=386 $(GO) test -count=1 ./internal/sys
 
 # Rebuild the committed test objects (testdata/*-el.elf, *-eb.elf) from their
 # C sources. The output is reproducible byte for byte.
