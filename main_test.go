@@ -1,0 +1,9 @@
+package ebpf
+
+import (
+	"testing"
+
+	"github.com/bpfkit/ebpf/internal/testutils"
+)
+
+func TestMain(m *testing.M) { testutils.TestMain(m) }

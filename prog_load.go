@@ -1,0 +1,295 @@
+package ebpf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfkit/ebpf/asm"
+	"github.com/bpfkit/ebpf/btf"
+	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/sys"
+)
+
+// VerifierError is returned when the kernel rejects a program: it carries
+// the verifier's log. Its Error method summarises the reason and names the
+// source line of the rejected instruction when the program has BTF line
+// info; format it with %+v for the whole log. See internal.VerifierError.
+type VerifierError = internal.VerifierError
+
+// LogLevel selects what the kernel's verifier writes into its log
+// (log_level of BPF_PROG_LOAD). Levels are bits and may be ORed together.
+type LogLevel uint32
+
+const (
+	// LogLevelBranch logs every instruction the verifier walks, with the
+	// register state at branches (BPF_LOG_LEVEL1).
+	LogLevelBranch LogLevel = 1 << iota
+	// LogLevelInstruction logs the register state after every instruction
+	// (BPF_LOG_LEVEL2); logs get large.
+	LogLevelInstruction
+	// LogLevelStats logs only statistics: instructions processed, states,
+	// verification time (BPF_LOG_STATS, Linux 5.2).
+	LogLevelStats
+)
+
+// ProgramOptions control loading a program.
+type ProgramOptions struct {
+	// LogLevel asks the verifier for a log. With a level set, every load
+	// writes one (filling Program.VerifierLog) and the program is loaded
+	// once. Zero loads without a log first and, only if the verifier
+	// rejects the program, once more with LogLevelBranch so the error
+	// carries the reason.
+	LogLevel LogLevel
+
+	// LogSizeStart is the size of the first log buffer, in bytes. A log
+	// that doesn't fit grows the buffer (to the size Linux 6.4 and later
+	// report, by doubling before) and loads again, so the whole log is
+	// kept; the default suits most programs.
+	LogSizeStart uint32
+
+	// LogDisabled turns the log off, whatever LogLevel says: a rejected
+	// program gives a *VerifierError without a log.
+	LogDisabled bool
+
+	// KernelTypes are the types CO-RE relocations are applied against
+	// instead of the running kernel's BTF (/sys/kernel/btf/vmlinux): useful
+	// where that is missing, or to load for another kernel.
+	KernelTypes *btf.Spec
+
+	// ExtraRelocationTargets are searched for CO-RE targets after
+	// KernelTypes, e.g. the BTF of kernel modules.
+	ExtraRelocationTargets []*btf.Spec
+}
+
+// Verifier log buffer sizes. The kernel refuses a log_size above
+// UINT_MAX >> 2 (before Linux 5.2: UINT_MAX >> 8).
+const (
+	defaultLogSize = 64 * 1024
+	minLogSize     = 128 // the kernel's minimum
+	maxLogSize     = math.MaxUint32 >> 2
+	oldMaxLogSize  = math.MaxUint32 >> 8
+)
+
+// newProgramWithOptions is NewProgramWithOptions, for callers inside the
+// package. It never modifies spec.
+func newProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, error) {
+	prog, err := loadProgramSpec(spec, opts)
+	if err != nil {
+		return nil, fmt.Errorf("program %q: %w", spec.Name, err)
+	}
+	return prog, nil
+}
+
+func loadProgramSpec(spec *ProgramSpec, opts ProgramOptions) (*Program, error) {
+	if len(spec.Instructions) == 0 {
+		return nil, errors.New("no instructions")
+	}
+	if spec.Type == UnspecifiedProgram {
+		return nil, errors.New("program type is unspecified")
+	}
+	if spec.ByteOrder != nil && spec.ByteOrder != internal.NativeEndian {
+		return nil, fmt.Errorf("instructions are %s, the kernel needs %s", spec.ByteOrder, internal.NativeEndian)
+	}
+
+	insns, err := linkProgram(spec)
+	if err != nil {
+		return nil, err
+	}
+
+	code := make([]byte, 0, insns.Size())
+	buf := bytes.NewBuffer(code)
+	if err := insns.Marshal(buf, internal.NativeEndian); err != nil {
+		return nil, err
+	}
+	code = buf.Bytes()
+
+	attr := sys.ProgLoadAttr{
+		ProgType:           sys.ProgType(spec.Type),
+		InsnCnt:            uint32(len(code) / 8),
+		Insns:              sys.NewSlicePointer(code),
+		ProgFlags:          spec.Flags,
+		ProgIfindex:        spec.Ifindex,
+		ExpectedAttachType: sys.AttachType(spec.AttachType),
+		KernVersion:        spec.KernelVersion,
+	}
+	if spec.License != "" {
+		attr.License = sys.NewStringPointer(spec.License)
+	}
+	if spec.Type == Kprobe && attr.KernVersion == 0 {
+		// Kernels before 5.0 refuse kprobes whose version differs from
+		// their own.
+		if v, err := internal.KernelVersion(); err == nil {
+			attr.KernVersion = v.Kernel()
+		}
+	}
+	if attr.ProgName, err = programName(spec.Name); err != nil {
+		return nil, err
+	}
+	if spec.AttachTarget != nil {
+		// Extension and tracing programs attached to another program.
+		attr.AttachProgFd = spec.AttachTarget.fd.Uint()
+		defer runtime.KeepAlive(spec.AttachTarget)
+	}
+
+	fd, log, err := loadWithLog(&attr, opts)
+	if err != nil {
+		return nil, explainLoadError(spec, insns, err)
+	}
+	return &Program{VerifierLog: log, fd: fd, name: spec.Name, typ: spec.Type}, nil
+}
+
+// programName makes the kernel's name for a program: the characters it
+// accepts, cut to 15 bytes, or no name on kernels before 4.15, which take
+// none; dots are dropped before 5.2, which allowed them.
+func programName(name string) (sys.ObjName, error) {
+	if name == "" {
+		return sys.ObjName{}, nil
+	}
+	if err := haveObjName(); errors.Is(err, ErrNotSupported) {
+		return sys.ObjName{}, nil
+	} else if err != nil {
+		return sys.ObjName{}, err
+	}
+	if strings.ContainsRune(name, '.') {
+		if err := objNameAllowsDot(); errors.Is(err, ErrNotSupported) {
+			name = strings.ReplaceAll(name, ".", "")
+		} else if err != nil {
+			return sys.ObjName{}, err
+		}
+	}
+	return sys.NewObjName(name), nil
+}
+
+// loadWithLog runs BPF_PROG_LOAD as opts asks: without a log first unless
+// a LogLevel is set, and then with a log buffer that grows until the log
+// fits. It returns the log of a successful load that asked for one, and a
+// *VerifierError for a rejected program.
+func loadWithLog(attr *sys.ProgLoadAttr, opts ProgramOptions) (*sys.FD, string, error) {
+	level := opts.LogLevel
+	if opts.LogDisabled {
+		level = 0
+	}
+
+	if level == 0 {
+		fd, err := sys.ProgLoad(attr)
+		if err == nil {
+			return fd, "", nil
+		}
+		if opts.LogDisabled || errors.Is(err, unix.EPERM) {
+			// A privilege problem shows before the verifier runs: a second
+			// load would only repeat it.
+			return nil, "", internal.NewVerifierError("load program", err, nil, false)
+		}
+		// Load again for the verifier's reason; the log of this load is
+		// not what the caller asked for, so it is not kept on success.
+		fd, _, err = loadLogged(attr, LogLevelBranch, opts.LogSizeStart)
+		return fd, "", err
+	}
+	return loadLogged(attr, level, opts.LogSizeStart)
+}
+
+// loadLogged loads with a log of the given level, growing the buffer and
+// loading again while the kernel says the log didn't fit (ENOSPC).
+func loadLogged(attr *sys.ProgLoadAttr, level LogLevel, size uint32) (*sys.FD, string, error) {
+	if size == 0 {
+		size = defaultLogSize
+	}
+	size = max(size, minLogSize)
+	size = min(size, maxLogSize)
+
+	defer func() {
+		attr.LogLevel, attr.LogSize, attr.LogBuf, attr.LogTrueSize = 0, 0, sys.Pointer{}, 0
+	}()
+	var prev []byte
+	for {
+		buf := make([]byte, size)
+		attr.LogLevel = uint32(level)
+		attr.LogSize = size
+		attr.LogBuf = sys.NewSlicePointer(buf)
+		attr.LogTrueSize = 0
+
+		fd, err := sys.ProgLoad(attr)
+		if err == nil {
+			return fd, logString(buf), nil
+		}
+
+		switch {
+		case errors.Is(err, unix.EINVAL) && prev != nil && size > oldMaxLogSize:
+			// A kernel before 5.2 refuses a log this big: what the last
+			// buffer holds is all we get.
+			return nil, "", internal.NewVerifierError("load program", unix.ENOSPC, prev, true)
+
+		case errors.Is(err, unix.ENOSPC) && logFull(buf, attr.LogTrueSize):
+			if size == maxLogSize {
+				return nil, "", internal.NewVerifierError("load program", err, buf, true)
+			}
+			next := uint64(size) * 2
+			if attr.LogTrueSize > size {
+				// Linux 6.4 says how much it needs.
+				next = uint64(attr.LogTrueSize)
+			}
+			size = uint32(min(next, maxLogSize))
+			prev = buf
+			continue
+		}
+		return nil, "", internal.NewVerifierError("load program", err, buf, false)
+	}
+}
+
+// logFull reports whether an ENOSPC was about the log: the kernel said it
+// needed more (6.4 and later) or, where it doesn't say, the buffer is full.
+func logFull(buf []byte, trueSize uint32) bool {
+	if trueSize != 0 {
+		return trueSize > uint32(len(buf))
+	}
+	return len(buf) >= 2 && buf[len(buf)-2] != 0
+}
+
+func logString(buf []byte) string {
+	if i := bytes.IndexByte(buf, 0); i >= 0 {
+		buf = buf[:i]
+	}
+	return string(buf)
+}
+
+// explainLoadError turns a failed load into the most useful error: the
+// missing program type or attach type when a probe shows the kernel lacks
+// it, the CO-RE relocation or kfunc behind a poisoned instruction, and
+// otherwise the verifier's error with the source line of the rejected
+// instruction.
+func explainLoadError(spec *ProgramSpec, insns asm.Instructions, err error) error {
+	var ve *internal.VerifierError
+	if !errors.As(err, &ve) {
+		return err
+	}
+
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
+		if perr := haveProgramType(spec.Type); perr != nil {
+			return perr
+		}
+		if spec.AttachType != AttachNone {
+			if perr := haveAttachType(spec.Type, spec.AttachType); errors.Is(perr, ErrNotSupported) {
+				return perr
+			}
+		}
+	}
+
+	if n, ok := internal.RejectedInstruction(ve.Log); ok {
+		if ins, idx, ok := instructionAtOffset(insns, n); ok {
+			if perr := poisonError(ins, n); perr != nil {
+				return fmt.Errorf("%w: %w", perr, ve)
+			}
+			ve.Source = sourceLine(insns, idx)
+		}
+	}
+	if ve.Source == "" {
+		ve.Source = internal.LogSource(ve.Log)
+	}
+	return ve
+}

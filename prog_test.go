@@ -1,0 +1,464 @@
+package ebpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-quicktest/qt"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfkit/ebpf/asm"
+	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/sys"
+	"github.com/bpfkit/ebpf/internal/testutils"
+)
+
+// returnProgram returns a socket filter spec that returns value.
+func returnProgram(name string, value int32) *ProgramSpec {
+	return &ProgramSpec{
+		Name: name,
+		Type: SocketFilter,
+		Instructions: asm.Instructions{
+			asm.Mov.Imm(asm.R0, value).WithSymbol(name),
+			asm.Return(),
+		},
+		License: "MIT",
+	}
+}
+
+func mustNewProgram(tb testing.TB, spec *ProgramSpec, opts ProgramOptions) *Program {
+	tb.Helper()
+	prog, err := NewProgramWithOptions(spec, opts)
+	testutils.SkipIfNotSupported(tb, err)
+	qt.Assert(tb, qt.IsNil(err))
+	tb.Cleanup(func() { prog.Close() })
+	return prog
+}
+
+var packet = make([]byte, 64)
+
+func TestProgramRun(t *testing.T) {
+	testutils.RequireRoot(t)
+	prog := mustNewProgram(t, returnProgram("ret_42", 42), ProgramOptions{})
+
+	qt.Check(t, qt.Equals(prog.Type(), SocketFilter))
+	qt.Check(t, qt.Equals(prog.VerifierLog, ""))
+	qt.Check(t, qt.IsTrue(prog.FD() > 0))
+	qt.Check(t, qt.Matches(prog.String(), `SocketFilter\(ret_42\)#fd \d+`))
+
+	ret, out, err := prog.Test(packet)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(42)))
+	qt.Check(t, qt.DeepEquals(out, packet))
+
+	opts := RunOptions{Data: packet, DataOut: make([]byte, 1024), Repeat: 3}
+	ret, err = prog.Run(&opts)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(42)))
+	qt.Check(t, qt.HasLen(opts.DataOut, len(packet)))
+
+	ret, d, err := prog.Benchmark(packet, 100, nil)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(42)))
+	qt.Check(t, qt.IsTrue(d >= 0))
+
+	_, err = prog.Run(nil)
+	qt.Check(t, qt.ErrorMatches(err, `run program "ret_42": nil RunOptions`))
+
+	qt.Assert(t, qt.IsNil(prog.Close()))
+	qt.Check(t, qt.Equals(prog.FD(), -1))
+	qt.Check(t, qt.IsNil(prog.Close()))
+	_, _, err = prog.Test(packet)
+	qt.Check(t, qt.ErrorMatches(err, `test program "ret_42": program is closed`))
+}
+
+func TestProgramRunContext(t *testing.T) {
+	testutils.RequireRoot(t)
+	// A syscall program reading two u32 from its context and writing
+	// their sum into the third.
+	spec := &ProgramSpec{
+		Name:  "ctx_sum",
+		Type:  Syscall,
+		Flags: sys.BPF_F_SLEEPABLE,
+		Instructions: asm.Instructions{
+			asm.LoadMem(asm.R2, asm.R1, 0, asm.Word),
+			asm.LoadMem(asm.R3, asm.R1, 4, asm.Word),
+			asm.Add.Reg(asm.R2, asm.R3),
+			asm.StoreMem(asm.R1, 8, asm.R2, asm.Word),
+			asm.Mov.Reg(asm.R0, asm.R2),
+			asm.Return(),
+		},
+		License: "GPL",
+	}
+	prog := mustNewProgram(t, spec, ProgramOptions{})
+
+	// Syscall programs write into their input context.
+	type ctx struct{ A, B, Sum uint32 }
+	in := ctx{6, 7, 0}
+	ret, err := prog.Run(&RunOptions{Context: &in})
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(13)))
+	qt.Check(t, qt.Equals(in, ctx{6, 7, 13}))
+
+	raw := make([]byte, 12)
+	internal.NativeEndian.PutUint32(raw, 1)
+	internal.NativeEndian.PutUint32(raw[4:], 2)
+	ret, err = prog.Run(&RunOptions{Context: raw})
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(3)))
+	qt.Check(t, qt.Equals(internal.NativeEndian.Uint32(raw[8:]), 3))
+
+	_, err = prog.Run(&RunOptions{Context: []int{1}})
+	qt.Check(t, qt.ErrorMatches(err, `.*context: \[\]int is not a fixed-size value`))
+	_, err = prog.Run(&RunOptions{Context: ctx{}, ContextOut: in})
+	qt.Check(t, qt.ErrorMatches(err, `.*context out: .* is neither a pointer nor a slice`))
+
+	// A tc program gets its __sk_buff back in ContextOut.
+	tc := mustNewProgram(t, &ProgramSpec{Name: "tc_len", Type: SchedCLS, License: "MIT", Instructions: asm.Instructions{
+		asm.LoadMem(asm.R0, asm.R1, 0, asm.Word), // skb->len
+		asm.Return(),
+	}}, ProgramOptions{})
+	opts := RunOptions{Data: packet, ContextOut: make([]byte, 1024)}
+	ret, err = tc.Run(&opts)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(len(packet))))
+	out := opts.ContextOut.([]byte)
+	qt.Check(t, qt.IsTrue(len(out) > 100 && len(out) < 1024), qt.Commentf("len %d", len(out)))
+}
+
+func TestProgramVerifierError(t *testing.T) {
+	testutils.RequireRoot(t)
+	spec := &ProgramSpec{
+		Name:         "no_r0",
+		Type:         SocketFilter,
+		Instructions: asm.Instructions{asm.Return()},
+		License:      "MIT",
+	}
+
+	for _, tc := range []struct {
+		name    string
+		opts    ProgramOptions
+		wantLog bool
+	}{
+		{"default", ProgramOptions{}, true},
+		{"level", ProgramOptions{LogLevel: LogLevelBranch}, true},
+		{"small buffer", ProgramOptions{LogLevel: LogLevelInstruction, LogSizeStart: 1}, true},
+		{"disabled", ProgramOptions{LogLevel: LogLevelBranch, LogDisabled: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewProgramWithOptions(spec, tc.opts)
+			qt.Assert(t, qt.IsNotNil(err))
+			var ve *VerifierError
+			qt.Assert(t, qt.ErrorAs(err, &ve))
+			qt.Check(t, qt.ErrorIs(err, unix.EACCES))
+			qt.Check(t, qt.IsFalse(ve.Truncated))
+			if !tc.wantLog {
+				qt.Check(t, qt.HasLen(ve.Log, 0))
+				qt.Check(t, qt.Equals(err.Error(), `program "no_r0": load program: permission denied`))
+				return
+			}
+			qt.Check(t, qt.Equals(err.Error(), `program "no_r0": load program: permission denied: R0 !read_ok`))
+			qt.Check(t, qt.StringContains(fmt.Sprintf("%+v", ve), "\n\t0: (95) exit"))
+		})
+	}
+}
+
+func TestProgramVerifierLog(t *testing.T) {
+	testutils.RequireRoot(t)
+	spec := returnProgram("logged", 0)
+
+	prog := mustNewProgram(t, spec, ProgramOptions{LogLevel: LogLevelStats})
+	qt.Check(t, qt.StringContains(prog.VerifierLog, "processed 2 insns"))
+
+	// A log that outgrows its first buffer: the buffer grows and the whole
+	// log is kept.
+	long := make(asm.Instructions, 0, 2001)
+	long = append(long, asm.Mov.Imm(asm.R0, 0).WithSymbol("long_log"))
+	for i := 0; i < 1000; i++ {
+		long = append(long, asm.Add.Imm(asm.R0, 1))
+	}
+	long = append(long, asm.Return())
+	spec = &ProgramSpec{Name: "long_log", Type: SocketFilter, Instructions: long, License: "MIT"}
+	prog = mustNewProgram(t, spec, ProgramOptions{LogLevel: LogLevelInstruction, LogSizeStart: 1024})
+	qt.Check(t, qt.IsTrue(len(prog.VerifierLog) > 1024*8))
+	qt.Check(t, qt.StringContains(prog.VerifierLog, "1001: (95) exit"))
+	qt.Check(t, qt.StringContains(prog.VerifierLog, "processed 1002 insns"))
+}
+
+func TestLogFull(t *testing.T) {
+	full := []byte("abc\x00")
+	full[2] = 'x'
+	qt.Check(t, qt.IsTrue(logFull([]byte("abcd\x00"), 0)))
+	qt.Check(t, qt.IsFalse(logFull([]byte("ab\x00\x00\x00"), 0)))
+	qt.Check(t, qt.IsTrue(logFull(make([]byte, 10), 11)))
+	qt.Check(t, qt.IsFalse(logFull(make([]byte, 10), 10)))
+}
+
+func TestProgramSpecErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec *ProgramSpec
+		want string
+	}{
+		{"no instructions", &ProgramSpec{Name: "empty", Type: XDP}, `program "empty": no instructions`},
+		{"no type", &ProgramSpec{Name: "untyped", Instructions: asm.Instructions{asm.Return()}}, `program "untyped": program type is unspecified`},
+		{
+			"unknown map",
+			&ProgramSpec{Name: "xdp_count", Type: XDP, Instructions: asm.Instructions{
+				asm.Mov.Imm(asm.R0, 0),
+				asm.LoadMapPtr(asm.R1, 0).WithReference("stats"),
+				asm.Return(),
+			}},
+			`program "xdp_count": instruction 1: reference to unknown map "stats"`,
+		},
+		{
+			"unknown function",
+			&ProgramSpec{Name: "caller", Type: XDP, Instructions: asm.Instructions{
+				asm.Mov.Imm(asm.R0, 0),
+				asm.LoadImm(asm.R1, 0, asm.DWord),
+				asm.Call.Label("helper"),
+				asm.Return(),
+			}},
+			`program "caller": instruction 3: call to unknown function "helper"`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewProgram(tc.spec)
+			qt.Check(t, qt.ErrorMatches(err, tc.want))
+		})
+	}
+
+	_, err := NewProgram(nil)
+	qt.Check(t, qt.IsNotNil(err))
+}
+
+func TestLinkSubprograms(t *testing.T) {
+	funcs := map[string]asm.Instructions{
+		"add1": {
+			asm.Add.Imm(asm.R1, 1).WithSymbol("add1"),
+			asm.Call.Label("add2"),
+			asm.Return(),
+		},
+		"add2": {
+			asm.Mov.Reg(asm.R0, asm.R1).WithSymbol("add2"),
+			asm.Add.Imm(asm.R0, 2),
+			asm.Return(),
+		},
+		"unused": {asm.Return().WithSymbol("unused")},
+	}
+	main := asm.Instructions{
+		asm.Mov.Imm(asm.R1, 10).WithSymbol("main"),
+		asm.Call.Label("add1"),
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.Call.Label("add2"),
+		asm.Return(),
+	}
+	orig := append(asm.Instructions(nil), main...)
+
+	linked := linkSubprograms(main, func(name string) asm.Instructions { return funcs[name] })
+	qt.Assert(t, qt.HasLen(linked, 5+3+3))
+	qt.Check(t, qt.Equals(linked[5].Symbol(), "add1"))
+	qt.Check(t, qt.Equals(linked[8].Symbol(), "add2"))
+	qt.Check(t, qt.DeepEquals(main, orig))
+
+	// Nothing to add: the same slice comes back.
+	same := linkSubprograms(funcs["add2"], func(string) asm.Instructions { return nil })
+	qt.Check(t, qt.Equals(&same[0], &funcs["add2"][0]))
+
+	testutils.RequireRoot(t)
+	prog := mustNewProgram(t, &ProgramSpec{Name: "main", Type: SocketFilter, Instructions: linked, License: "MIT"}, ProgramOptions{})
+	ret, _, err := prog.Test(packet)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(15)))
+}
+
+func TestProgramFromFDAndID(t *testing.T) {
+	testutils.RequireRoot(t)
+	prog := mustNewProgram(t, returnProgram("by_id", 7), ProgramOptions{})
+
+	info := sys.ProgInfo{}
+	qt.Assert(t, qt.IsNil(sys.ObjInfo(prog.fd, &info)))
+
+	byID, err := NewProgramFromID(ProgramID(info.Id))
+	qt.Assert(t, qt.IsNil(err))
+	defer byID.Close()
+	qt.Check(t, qt.Equals(byID.Type(), SocketFilter))
+	qt.Check(t, qt.Equals(byID.name, "by_id"))
+
+	dup, err := prog.fd.Dup()
+	qt.Assert(t, qt.IsNil(err))
+	byFD, err := NewProgramFromFD(dup.Disown())
+	qt.Assert(t, qt.IsNil(err))
+	defer byFD.Close()
+	ret, _, err := byFD.Test(packet)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(7)))
+
+	_, err = NewProgramFromFD(-1)
+	qt.Check(t, qt.IsNotNil(err))
+
+	clone, err := prog.Clone()
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Not(qt.Equals(clone.FD(), prog.FD())))
+	qt.Assert(t, qt.IsNil(clone.Close()))
+	ret, _, err = prog.Test(packet)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(7)))
+	var nilProg *Program
+	c, err := nilProg.Clone()
+	qt.Check(t, qt.IsNil(c))
+	qt.Check(t, qt.IsNil(err))
+
+	// The IDs of loaded programs include ours.
+	found := false
+	for id := ProgramID(0); ; {
+		id, err = ProgramGetNextID(id)
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		qt.Assert(t, qt.IsNil(err))
+		if id == ProgramID(info.Id) {
+			found = true
+		}
+	}
+	qt.Check(t, qt.IsTrue(found))
+
+	_, err = NewProgramFromID(ProgramID(^uint32(0)))
+	qt.Check(t, qt.ErrorIs(err, os.ErrNotExist))
+}
+
+func TestProgramPin(t *testing.T) {
+	testutils.RequireRoot(t)
+	prog := mustNewProgram(t, returnProgram("pinned", 1), ProgramOptions{})
+	dir := testutils.TempBPFFS(t)
+
+	path := filepath.Join(dir, "prog")
+	qt.Assert(t, qt.IsNil(prog.Pin(path)))
+	qt.Check(t, qt.IsTrue(prog.IsPinned()))
+	qt.Check(t, qt.IsNil(prog.Pin(path)))
+	_, err := os.Stat(path)
+	qt.Check(t, qt.IsNil(err))
+
+	moved := filepath.Join(dir, "moved")
+	qt.Assert(t, qt.IsNil(prog.Pin(moved)))
+	_, err = os.Stat(path)
+	qt.Check(t, qt.ErrorIs(err, os.ErrNotExist))
+
+	other := mustNewProgram(t, returnProgram("other", 2), ProgramOptions{})
+	qt.Assert(t, qt.IsNil(other.Pin(path)))
+	qt.Check(t, qt.ErrorIs(prog.Pin(path), os.ErrExist))
+
+	qt.Assert(t, qt.IsNil(prog.Unpin()))
+	qt.Check(t, qt.IsFalse(prog.IsPinned()))
+	qt.Check(t, qt.IsNil(prog.Unpin()))
+	_, err = os.Stat(moved)
+	qt.Check(t, qt.ErrorIs(err, os.ErrNotExist))
+
+	err = prog.Pin(filepath.Join(t.TempDir(), "prog"))
+	qt.Check(t, qt.ErrorMatches(err, `pin program "pinned": pin path .*: .* is not on a BPF file system \(bpffs\)`))
+	qt.Check(t, qt.ErrorMatches(prog.Pin(""), `pin program "pinned": empty pin path`))
+}
+
+// TestProgramTypeProbes checks the probe table against the running kernel:
+// every type it introduced by now must probe as present.
+func TestProgramTypeProbes(t *testing.T) {
+	testutils.RequireRoot(t)
+	have, err := internal.KernelVersion()
+	qt.Assert(t, qt.IsNil(err))
+	for typ, p := range programTypeProbes {
+		t.Run(typ.String(), func(t *testing.T) {
+			v, err := internal.NewVersion(p.version)
+			qt.Assert(t, qt.IsNil(err))
+			err = haveProgramType(typ)
+			if have.Less(v) {
+				qt.Check(t, qt.ErrorIs(err, ErrNotSupported))
+				qt.Check(t, qt.ErrorMatches(err, fmt.Sprintf("program type %s not supported \\(requires >= v%s\\)", typ, p.version)))
+				return
+			}
+			if typ == LircMode2 && errors.Is(err, ErrNotSupported) {
+				t.Skip("kernel built without CONFIG_BPF_LIRC_MODE2:", err)
+			}
+			qt.Check(t, qt.IsNil(err))
+			if p.attach != AttachNone {
+				qt.Check(t, qt.IsNil(haveAttachType(typ, p.attach)))
+			}
+		})
+	}
+	qt.Check(t, qt.IsNil(haveProgramType(ProgramType(1000))))
+	qt.Check(t, qt.IsNil(haveObjName()))
+	qt.Check(t, qt.IsNil(objNameAllowsDot()))
+
+	err = haveAttachType(CGroupSockAddr, AttachType(1000))
+	qt.Check(t, qt.ErrorIs(err, ErrNotSupported))
+	qt.Check(t, qt.ErrorMatches(err, `attach type AttachType\(1000\) for program type CGroupSockAddr not supported`))
+}
+
+func TestProgramName(t *testing.T) {
+	testutils.RequireRoot(t)
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"xdp_count", "xdp_count"},
+		{"a.b-c", "a.bc"},
+		{"a_very_long_program_name", "a_very_long_pro"},
+	} {
+		name, err := programName(tc.in)
+		qt.Assert(t, qt.IsNil(err))
+		qt.Check(t, qt.Equals(name.String(), tc.want))
+	}
+}
+
+// TestNewProgramFaults fails every bpf(2) call NewProgram makes, one after
+// the other, and checks that each failure is reported and closes every
+// file descriptor.
+func TestNewProgramFaults(t *testing.T) {
+	testutils.RequireRoot(t)
+	spec := returnProgram("faults", 1)
+	// Run the probes now: they are memoized and would otherwise count
+	// as calls of the first load only.
+	_ = mustNewProgram(t, spec, ProgramOptions{})
+
+	// With a log level, the program is loaded once: every failure shows.
+	walkFaults(t, func() (*Program, error) {
+		return NewProgramWithOptions(spec, ProgramOptions{LogLevel: LogLevelBranch})
+	}, true)
+	// Without one, a failed load is repeated with a log, which may succeed.
+	walkFaults(t, func() (*Program, error) { return NewProgram(spec) }, false)
+}
+
+// walkFaults makes the 1st, 2nd, ... bpf(2) call of load fail with ENOMEM
+// until load makes no more calls. Each failure must close every file
+// descriptor; when mustFail is set it must also be reported.
+func walkFaults(t *testing.T, load func() (*Program, error), mustFail bool) {
+	t.Helper()
+	for n := 1; ; n++ {
+		hit := false
+		done := testutils.CheckNoOpenFDs(t)
+		restore := sys.InjectFaults(func(cmd sys.Cmd, i int) error {
+			if i == n {
+				hit = true
+				return unix.ENOMEM
+			}
+			return nil
+		})
+		prog, err := load()
+		restore()
+		if !hit {
+			qt.Assert(t, qt.IsNil(err))
+			prog.Close()
+			done()
+			break
+		}
+		if err == nil && !mustFail {
+			prog.Close()
+			done()
+			continue
+		}
+		qt.Assert(t, qt.ErrorIs(err, unix.ENOMEM), qt.Commentf("call %d", n))
+		qt.Check(t, qt.IsTrue(strings.HasPrefix(err.Error(), `program "`)), qt.Commentf("%v", err))
+		done()
+	}
+}

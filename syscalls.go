@@ -1,0 +1,220 @@
+package ebpf
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfkit/ebpf/asm"
+	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/sys"
+)
+
+// Feature probes of the loader. Each runs at most once per process (see
+// internal.NewFeatureTest) and only when a load needs its answer: a name
+// to give, or a failed load to explain.
+
+// haveObjName reports whether the kernel takes names for maps and programs
+// (Linux 4.15). Older kernels refuse the attribute as a non-zero tail of
+// bpf_attr.
+var haveObjName = internal.NewFeatureTest("object names", func() error {
+	return probeMapName("feature_test")
+}, "4.15")
+
+// objNameAllowsDot reports whether names may contain a dot (Linux 5.2),
+// as the names of data sections (".rodata") do.
+var objNameAllowsDot = internal.NewFeatureTest("dot in object names", func() error {
+	return probeMapName(".test")
+}, "5.2")
+
+func probeMapName(name string) error {
+	attr := sys.MapCreateAttr{
+		MapType:    sys.BPF_MAP_TYPE_ARRAY,
+		KeySize:    4,
+		ValueSize:  4,
+		MaxEntries: 1,
+		MapName:    sys.NewObjName(name),
+	}
+	fd, err := sys.MapCreate(&attr)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
+		return internal.ErrNotSupported
+	}
+	if err != nil {
+		return err
+	}
+	return fd.Close()
+}
+
+// probeProgram is the smallest valid program: return 0.
+var probeProgram = func() []byte {
+	insns := asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}
+	buf := make([]byte, 0, insns.Size())
+	w := &byteSliceWriter{buf}
+	if err := insns.Marshal(w, internal.NativeEndian); err != nil {
+		panic(err) // two fixed instructions always encode
+	}
+	return w.b
+}()
+
+type byteSliceWriter struct{ b []byte }
+
+func (w *byteSliceWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// probeLoad loads probeProgram as the given type. EINVAL (an unknown type
+// or attach type) and E2BIG (an attribute an old kernel lacks) mean the
+// kernel doesn't support it.
+func probeLoad(typ ProgramType, attach AttachType, flags uint32) error {
+	attr := sys.ProgLoadAttr{
+		ProgType:           sys.ProgType(typ),
+		InsnCnt:            uint32(len(probeProgram) / asm.InstructionSize),
+		Insns:              sys.NewSlicePointer(probeProgram),
+		License:            sys.NewStringPointer("GPL"),
+		ExpectedAttachType: sys.AttachType(attach),
+		ProgFlags:          flags,
+	}
+	if typ == Kprobe {
+		// Kernels before 5.0 want their own version for kprobes.
+		if v, err := internal.KernelVersion(); err == nil {
+			attr.KernVersion = v.Kernel()
+		}
+	}
+	fd, err := sys.ProgLoad(&attr)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
+		return internal.ErrNotSupported
+	}
+	if err != nil {
+		return err
+	}
+	return fd.Close()
+}
+
+// programTypeProbe says how to probe for a program type and which kernel
+// introduced it. Types whose programs need a BTF attach target to load at
+// all (tracing, LSM, extension, struct_ops) can't be probed with a
+// throwaway program; their version is still named in messages.
+type programTypeProbe struct {
+	version string
+	attach  AttachType // the expected attach type the type requires
+	flags   uint32
+	noProbe bool
+}
+
+var programTypeProbes = map[ProgramType]programTypeProbe{
+	SocketFilter:          {version: "3.19"},
+	Kprobe:                {version: "4.1"},
+	SchedCLS:              {version: "4.1"},
+	SchedACT:              {version: "4.1"},
+	TracePoint:            {version: "4.7"},
+	XDP:                   {version: "4.8"},
+	PerfEvent:             {version: "4.9"},
+	CGroupSKB:             {version: "4.10"},
+	CGroupSock:            {version: "4.10"},
+	LWTIn:                 {version: "4.10"},
+	LWTOut:                {version: "4.10"},
+	LWTXmit:               {version: "4.10"},
+	SockOps:               {version: "4.13"},
+	SkSKB:                 {version: "4.14"},
+	CGroupDevice:          {version: "4.15"},
+	SkMsg:                 {version: "4.17"},
+	RawTracepoint:         {version: "4.17"},
+	CGroupSockAddr:        {version: "4.17", attach: AttachCGroupInet4Connect},
+	LWTSeg6Local:          {version: "4.18"},
+	LircMode2:             {version: "4.18"},
+	SkReuseport:           {version: "4.19"},
+	FlowDissector:         {version: "4.20"},
+	CGroupSysctl:          {version: "5.2"},
+	RawTracepointWritable: {version: "5.2"},
+	CGroupSockopt:         {version: "5.3", attach: AttachCGroupGetsockopt},
+	Tracing:               {version: "5.5", noProbe: true},
+	StructOps:             {version: "5.6", noProbe: true},
+	Extension:             {version: "5.6", noProbe: true},
+	LSM:                   {version: "5.7", noProbe: true},
+	SkLookup:              {version: "5.9", attach: AttachSkLookup},
+	Syscall:               {version: "5.14", flags: sys.BPF_F_SLEEPABLE},
+	Netfilter:             {version: "6.4", attach: AttachNetfilter},
+}
+
+var programTypeTests = func() internal.FeatureMatrix[ProgramType] {
+	fm := make(internal.FeatureMatrix[ProgramType], len(programTypeProbes))
+	for typ, p := range programTypeProbes {
+		fm[typ] = &internal.FeatureTest{
+			Name:    fmt.Sprintf("program type %s", typ),
+			Version: p.version,
+			Fn: func() error {
+				if p.noProbe {
+					return nil
+				}
+				err := probeLoad(typ, p.attach, p.flags)
+				if errors.Is(err, ErrNotSupported) && kernelAtLeast(p.version) {
+					// Not a matter of the kernel's age: it was built without
+					// the type (LircMode2 needs CONFIG_BPF_LIRC_MODE2).
+					return &internal.UnsupportedFeatureError{
+						Name: fmt.Sprintf("program type %s (disabled in the kernel configuration)", typ),
+					}
+				}
+				return err
+			},
+		}
+	}
+	return fm
+}()
+
+// kernelAtLeast reports whether the running kernel is version or newer.
+func kernelAtLeast(version string) bool {
+	want, err := internal.NewVersion(version)
+	if err != nil {
+		return false
+	}
+	have, err := internal.KernelVersion()
+	return err == nil && !have.Less(want)
+}
+
+// haveProgramType returns an error wrapping ErrNotSupported, "program type
+// Netfilter not supported (requires >= v6.4)", if the kernel lacks typ,
+// and nil for types it has or the library doesn't know.
+func haveProgramType(typ ProgramType) error {
+	if _, ok := programTypeProbes[typ]; !ok {
+		return nil
+	}
+	return programTypeTests.Result(typ)
+}
+
+type attachProbeKey struct {
+	typ    ProgramType
+	attach AttachType
+}
+
+var (
+	attachTypeTestsMu sync.Mutex
+	attachTypeTests   = map[attachProbeKey]func() error{}
+)
+
+// haveAttachType returns an error wrapping ErrNotSupported if the kernel
+// refuses attach as the expected attach type of a program of type typ
+// (which it has). Types that need a BTF attach target are not probed.
+func haveAttachType(typ ProgramType, attach AttachType) error {
+	p, ok := programTypeProbes[typ]
+	if !ok || p.noProbe {
+		return nil
+	}
+	if err := haveProgramType(typ); err != nil {
+		return err
+	}
+
+	key := attachProbeKey{typ, attach}
+	attachTypeTestsMu.Lock()
+	test := attachTypeTests[key]
+	if test == nil {
+		test = internal.NewFeatureTest(fmt.Sprintf("attach type %s for program type %s", attach, typ), func() error {
+			return probeLoad(typ, attach, p.flags)
+		}, "")
+		attachTypeTests[key] = test
+	}
+	attachTypeTestsMu.Unlock()
+	return test()
+}
