@@ -1,18 +1,18 @@
 package ebpf
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
 	"runtime"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/sys"
+	"github.com/bpfkit/ebpf/internal/sysenc"
 )
 
 // RunOptions are the input and output of one Program.Run
@@ -112,11 +112,11 @@ func (p *Program) run(opts *RunOptions) (uint32, time.Duration, error) {
 		return 0, 0, errors.New("program is closed")
 	}
 
-	ctxIn, err := contextBytes(opts.Context)
+	ctxIn, err := contextIn(opts.Context)
 	if err != nil {
 		return 0, 0, fmt.Errorf("context: %w", err)
 	}
-	ctxOut, err := contextOutBuffer(opts.ContextOut)
+	ctxOut, err := contextOut(opts.ContextOut)
 	if err != nil {
 		return 0, 0, fmt.Errorf("context out: %w", err)
 	}
@@ -128,10 +128,10 @@ func (p *Program) run(opts *RunOptions) (uint32, time.Duration, error) {
 		DataIn:      sys.NewSlicePointer(opts.Data),
 		DataOut:     sys.NewSlicePointer(opts.DataOut),
 		Repeat:      opts.Repeat,
-		CtxSizeIn:   uint32(len(ctxIn)),
-		CtxSizeOut:  uint32(len(ctxOut)),
-		CtxIn:       sys.NewSlicePointer(ctxIn),
-		CtxOut:      sys.NewSlicePointer(ctxOut),
+		CtxSizeIn:   uint32(len(ctxIn.buf)),
+		CtxSizeOut:  uint32(len(ctxOut.buf)),
+		CtxIn:       sys.NewSlicePointer(ctxIn.buf),
+		CtxOut:      sys.NewSlicePointer(ctxOut.buf),
 		Flags:       opts.Flags,
 		Cpu:         opts.CPU,
 		BatchSize:   opts.BatchSize,
@@ -152,75 +152,98 @@ func (p *Program) run(opts *RunOptions) (uint32, time.Duration, error) {
 	if opts.DataOut != nil {
 		opts.DataOut = opts.DataOut[:min(int(attr.DataSizeOut), len(opts.DataOut))]
 	}
-	if err := storeContextIn(opts.Context, ctxIn); err != nil {
+	if err := ctxIn.finish(opts.Context); err != nil {
 		return attr.Retval, 0, fmt.Errorf("context: %w", err)
 	}
-	if opts.ContextOut != nil {
-		n := min(int(attr.CtxSizeOut), len(ctxOut))
-		if err := storeContextOut(opts, ctxOut, n); err != nil {
-			return attr.Retval, 0, fmt.Errorf("context out: %w", err)
-		}
+	if b, ok := opts.ContextOut.([]byte); ok {
+		opts.ContextOut = b[:min(int(attr.CtxSizeOut), len(b))]
+	} else if err := ctxOut.finish(opts.ContextOut); err != nil {
+		return attr.Retval, 0, fmt.Errorf("context out: %w", err)
 	}
 	return attr.Retval, time.Duration(attr.Duration), nil
 }
 
-// contextBytes encodes a context for the kernel: a []byte as it is, any
-// other fixed-size value in the host's byte order.
-func contextBytes(ctx any) ([]byte, error) {
+// contextBuffer is the memory the kernel reads a context from or writes
+// one to: a caller's []byte or pointed-to value itself where its layout
+// allows, else a copy.
+type contextBuffer struct {
+	buf    []byte
+	codec  *sysenc.Codec
+	direct bool // buf is the caller's memory
+}
+
+// contextLayoutSize returns the C size of the value v holds or points to.
+func contextLayoutSize(v any) (int, error) {
+	t := reflect.TypeOf(v)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	l, err := sysenc.LayoutOf(t)
+	if err != nil {
+		return 0, err
+	}
+	return l.Size(), nil
+}
+
+// contextIn prepares the input context. The kernel writes into it for
+// syscall programs (BPF_PROG_TYPE_SYSCALL have no output context), so a
+// pointer gets those writes; a value passed by value gets a private copy.
+func contextIn(ctx any) (contextBuffer, error) {
 	switch v := ctx.(type) {
 	case nil:
-		return nil, nil
+		return contextBuffer{}, nil
 	case []byte:
-		return v, nil
+		return contextBuffer{buf: v, direct: true}, nil
 	}
-	if binary.Size(ctx) < 0 {
-		return nil, fmt.Errorf("%T is not a fixed-size value", ctx)
+	size, err := contextLayoutSize(ctx)
+	if err != nil {
+		return contextBuffer{}, err
 	}
-	var buf bytes.Buffer
-	if err := binary.Write(&buf, internal.NativeEndian, ctx); err != nil {
-		return nil, err
+	codec := sysenc.CodecOf(ctx)
+	if reflect.TypeOf(ctx).Kind() == reflect.Pointer {
+		if p, ok := codec.Sink(ctx, size); ok {
+			return contextBuffer{buf: unsafe.Slice((*byte)(p), size), codec: codec, direct: true}, nil
+		}
 	}
-	return buf.Bytes(), nil
+	b, err := codec.Marshal(ctx, size)
+	if err != nil {
+		return contextBuffer{}, err
+	}
+	return contextBuffer{buf: b.Bytes(), codec: codec}, nil
 }
 
-// contextOutBuffer returns the buffer the kernel writes the context into:
-// the caller's []byte, or a scratch buffer the size of the value a pointer
-// points at.
-func contextOutBuffer(out any) ([]byte, error) {
+// contextOut prepares the buffer for the output context: a []byte, or a
+// pointer to a fixed-size value.
+func contextOut(out any) (contextBuffer, error) {
 	switch v := out.(type) {
 	case nil:
-		return nil, nil
+		return contextBuffer{}, nil
 	case []byte:
-		return v, nil
+		return contextBuffer{buf: v, direct: true}, nil
 	}
-	if rv := reflect.ValueOf(out); rv.Kind() != reflect.Pointer && rv.Kind() != reflect.Slice {
-		return nil, fmt.Errorf("%T is neither a pointer nor a slice", out)
+	if reflect.TypeOf(out).Kind() != reflect.Pointer {
+		return contextBuffer{}, fmt.Errorf("%T is neither a pointer nor a []byte", out)
 	}
-	size := binary.Size(out)
-	if size < 0 {
-		return nil, fmt.Errorf("%T is not a fixed-size value", out)
+	size, err := contextLayoutSize(out)
+	if err != nil {
+		return contextBuffer{}, err
 	}
-	return make([]byte, size), nil
+	codec := sysenc.CodecOf(out)
+	if p, ok := codec.Sink(out, size); ok {
+		return contextBuffer{buf: unsafe.Slice((*byte)(p), size), codec: codec, direct: true}, nil
+	}
+	return contextBuffer{buf: make([]byte, size), codec: codec}, nil
 }
 
-// storeContextIn decodes the input context back into the value a pointer
-// Context points at: syscall programs (BPF_PROG_TYPE_SYSCALL) have no
-// output context and write into their input. A []byte got the kernel's
-// writes directly.
-func storeContextIn(ctx any, buf []byte) error {
-	if ctx == nil || reflect.TypeOf(ctx).Kind() != reflect.Pointer {
+// finish hands what the kernel wrote into the buffer to v, the caller's
+// pointer; values passed by value and []byte need nothing.
+func (cb contextBuffer) finish(v any) error {
+	if cb.codec == nil || reflect.TypeOf(v).Kind() != reflect.Pointer {
 		return nil
 	}
-	return binary.Read(bytes.NewReader(buf), internal.NativeEndian, ctx)
-}
-
-// storeContextOut hands the context the kernel wrote (n bytes of buf)
-// back to the caller. A value gets all of buf: bytes the kernel didn't
-// write are zero.
-func storeContextOut(opts *RunOptions, buf []byte, n int) error {
-	if b, ok := opts.ContextOut.([]byte); ok {
-		opts.ContextOut = b[:n]
+	if cb.direct {
+		cb.codec.Finish(unsafe.Pointer(unsafe.SliceData(cb.buf)), len(cb.buf))
 		return nil
 	}
-	return binary.Read(bytes.NewReader(buf), internal.NativeEndian, opts.ContextOut)
+	return cb.codec.Unmarshal(v, cb.buf)
 }

@@ -113,9 +113,9 @@ func TestProgramRunContext(t *testing.T) {
 	qt.Check(t, qt.Equals(internal.NativeEndian.Uint32(raw[8:]), 3))
 
 	_, err = prog.Run(&RunOptions{Context: []int{1}})
-	qt.Check(t, qt.ErrorMatches(err, `.*context: \[\]int is not a fixed-size value`))
+	qt.Check(t, qt.ErrorMatches(err, `.*context: \[\]int: no fixed-size layout.*`))
 	_, err = prog.Run(&RunOptions{Context: ctx{}, ContextOut: in})
-	qt.Check(t, qt.ErrorMatches(err, `.*context out: .* is neither a pointer nor a slice`))
+	qt.Check(t, qt.ErrorMatches(err, `.*context out: .* is neither a pointer nor a \[\]byte`))
 
 	// A tc program gets its __sk_buff back in ContextOut.
 	tc := mustNewProgram(t, &ProgramSpec{Name: "tc_len", Type: SchedCLS, License: "MIT", Instructions: asm.Instructions{
