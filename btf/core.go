@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
 )
 
 // CO-RE ("compile once, run everywhere") relocations make a program built
@@ -143,7 +142,7 @@ func kindWord(t Type) string {
 }
 
 var (
-	errAmbiguousRelocation = errors.New("ambiguous relocation")
+	errAmbiguousRelocation  = errors.New("ambiguous relocation")
 	errImpossibleRelocation = errors.New("impossible relocation")
 	errIncompatibleTypes    = errors.New("incompatible types")
 )
