@@ -250,6 +250,7 @@ func relocate(relo *CORERelocation, cands []coreCandidate, order byteOrder) (COR
 	if err != nil {
 		return COREFixup{}, fmt.Errorf("parse access string: %w", err)
 	}
+	local.rootID = relo.id
 
 	var result *COREFixup
 	var resultSpec *coreSpec
