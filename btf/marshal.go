@@ -181,6 +181,9 @@ type MarshalOptions struct {
 	// ReplaceEnum64 writes 64-bit enums as 32-bit ones when their values
 	// fit and as INTs otherwise, for kernels before 6.0.
 	ReplaceEnum64 bool
+	// ReplaceFloat writes floats as structs of the same name and size
+	// without members, for kernels before 5.13.
+	ReplaceFloat bool
 	// PreventNoTypeFound writes a placeholder INT when there are no
 	// types: every kernel rejects BTF without types ("No type found").
 	PreventNoTypeFound bool
@@ -416,6 +419,9 @@ func (e *encoder) encode(t Type) error {
 		}
 
 	case *Float:
+		if e.ReplaceFloat {
+			return e.header(v.Name, kindStruct, 0, false, v.Size)
+		}
 		return e.header(v.Name, kindFloat, 0, false, v.Size)
 
 	case *DeclTag:
