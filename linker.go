@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bpfkit/ebpf/asm"
+	"github.com/bpfkit/ebpf/btf"
 )
 
 // The linker turns a ProgramSpec's instructions into what BPF_PROG_LOAD
@@ -59,11 +60,22 @@ func linkSubprograms(insns asm.Instructions, funcs func(name string) asm.Instruc
 }
 
 // linkProgram returns a copy of spec's instructions, linked and checked so
-// that asm.Instructions.Marshal can encode them for the kernel.
-func linkProgram(spec *ProgramSpec) (asm.Instructions, error) {
+// that asm.Instructions.Marshal can encode them for the kernel. Types the
+// program's BTF needs beyond its functions are added to types; kt finds
+// kernel types and keeps the module BTF the program refers to open.
+func linkProgram(spec *ProgramSpec, opts *ProgramOptions, kt *kernelTypes, types *btf.Builder) (asm.Instructions, error) {
 	insns := make(asm.Instructions, len(spec.Instructions))
 	copy(insns, spec.Instructions)
 
+	if err := applyCORE(insns, spec.ByteOrder, types, kt.cache, opts); err != nil {
+		return nil, err
+	}
+	if err := resolveKfuncs(insns, kt); err != nil {
+		return nil, err
+	}
+	if err := resolveKsyms(insns, kt); err != nil {
+		return nil, err
+	}
 	if err := checkReferences(insns); err != nil {
 		return nil, err
 	}

@@ -76,17 +76,29 @@ const (
 	oldMaxLogSize  = math.MaxUint32 >> 8
 )
 
-// newProgramWithOptions is NewProgramWithOptions, for callers inside the
-// package. It never modifies spec.
-func newProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, error) {
-	prog, err := loadProgramSpec(spec, opts)
+// newProgramWithOptions loads spec; it is the loader NewCollection calls
+// for each program. It never modifies spec.
+//
+// c shares the kernel's BTF (and that of its modules) between the programs
+// of one collection: it is read, decoded lazily, only if a program needs
+// it (CO-RE, kfuncs, typed ksyms, attach targets). nil makes a Cache for
+// this program alone.
+//
+// Maps must already be associated with the instructions that reference
+// them (asm.Instruction.AssociateMap); an instruction referencing a map by
+// name without one is an error.
+func newProgramWithOptions(spec *ProgramSpec, opts ProgramOptions, c *btf.Cache) (*Program, error) {
+	if c == nil {
+		c = btf.NewCache()
+	}
+	prog, err := loadProgramSpec(spec, &opts, c)
 	if err != nil {
 		return nil, fmt.Errorf("program %q: %w", spec.Name, err)
 	}
 	return prog, nil
 }
 
-func loadProgramSpec(spec *ProgramSpec, opts ProgramOptions) (*Program, error) {
+func loadProgramSpec(spec *ProgramSpec, opts *ProgramOptions, c *btf.Cache) (*Program, error) {
 	if len(spec.Instructions) == 0 {
 		return nil, errors.New("no instructions")
 	}
@@ -97,7 +109,12 @@ func loadProgramSpec(spec *ProgramSpec, opts ProgramOptions) (*Program, error) {
 		return nil, fmt.Errorf("instructions are %s, the kernel needs %s", spec.ByteOrder, internal.NativeEndian)
 	}
 
-	insns, err := linkProgram(spec)
+	// types is the program's BTF: its functions (from func info) and the
+	// local types CO-RE relocations ask for the IDs of.
+	var types btf.Builder
+	kt := newKernelTypes(c)
+	defer kt.Close()
+	insns, err := linkProgram(spec, opts, kt, &types)
 	if err != nil {
 		return nil, err
 	}
@@ -137,11 +154,69 @@ func loadProgramSpec(spec *ProgramSpec, opts ProgramOptions) (*Program, error) {
 		defer runtime.KeepAlive(spec.AttachTarget)
 	}
 
-	fd, log, err := loadWithLog(&attr, opts)
+	if fds := kt.fdArray(); fds != nil {
+		// The BTF of the modules whose kfuncs the program calls.
+		attr.FdArray = sys.NewSlicePointer(fds)
+	}
+
+	handle, err := loadProgramBTF(&attr, insns, &types)
+	if err != nil {
+		return nil, err
+	}
+	if handle != nil {
+		// The program keeps its own reference to the BTF.
+		defer handle.Close()
+	}
+
+	fd, log, err := loadWithLog(&attr, *opts)
 	if err != nil {
 		return nil, explainLoadError(spec, insns, err)
 	}
 	return &Program{VerifierLog: log, fd: fd, name: spec.Name, typ: spec.Type}, nil
+}
+
+// loadProgramBTF loads the program's BTF (functions and the types CO-RE
+// asked for) into the kernel and points attr at it and at the func and
+// line info records of insns. It returns nil when the program has no BTF.
+//
+// Kernels before 5.0 take no func or line info: the program loads without
+// them (only error messages lose the source lines), unless CO-RE needs the
+// program's BTF for local type IDs.
+func loadProgramBTF(attr *sys.ProgLoadAttr, insns asm.Instructions, types *btf.Builder) (*btf.Handle, error) {
+	needsBTF := !types.Empty()
+	funcInfos, lineInfos, err := btf.MarshalExtInfos(insns, types)
+	if err != nil {
+		return nil, fmt.Errorf("func and line info: %w", err)
+	}
+	if len(funcInfos) == 0 && len(lineInfos) == 0 && !needsBTF {
+		return nil, nil
+	}
+
+	if err := haveProgramExtInfos(); errors.Is(err, ErrNotSupported) {
+		if needsBTF {
+			return nil, fmt.Errorf("CO-RE relocations of local type IDs need program BTF: %w", err)
+		}
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+
+	handle, err := btf.NewHandle(types)
+	if err != nil {
+		return nil, fmt.Errorf("load program BTF: %w", err)
+	}
+	attr.ProgBtfFd = uint32(handle.FD())
+	if len(funcInfos) > 0 {
+		attr.FuncInfoRecSize = btf.FuncInfoSize
+		attr.FuncInfoCnt = uint32(len(funcInfos)) / btf.FuncInfoSize
+		attr.FuncInfo = sys.NewSlicePointer(funcInfos)
+	}
+	if len(lineInfos) > 0 {
+		attr.LineInfoRecSize = btf.LineInfoSize
+		attr.LineInfoCnt = uint32(len(lineInfos)) / btf.LineInfoSize
+		attr.LineInfo = sys.NewSlicePointer(lineInfos)
+	}
+	return handle, nil
 }
 
 // programName makes the kernel's name for a program: the characters it

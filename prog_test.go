@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfkit/ebpf/asm"
+	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/testutils"
@@ -416,49 +417,93 @@ func TestProgramName(t *testing.T) {
 // file descriptor.
 func TestNewProgramFaults(t *testing.T) {
 	testutils.RequireRoot(t)
-	spec := returnProgram("faults", 1)
-	// Run the probes now: they are memoized and would otherwise count
-	// as calls of the first load only.
-	_ = mustNewProgram(t, spec, ProgramOptions{})
+	for _, spec := range []*ProgramSpec{returnProgram("faults", 1), btfProgram()} {
+		t.Run(spec.Name, func(t *testing.T) {
+			// Run the probes now: they are memoized and would otherwise
+			// count as calls of the first load only.
+			_ = mustNewProgram(t, spec, ProgramOptions{})
 
-	// With a log level, the program is loaded once: every failure shows.
-	walkFaults(t, func() (*Program, error) {
-		return NewProgramWithOptions(spec, ProgramOptions{LogLevel: LogLevelBranch})
-	}, true)
-	// Without one, a failed load is repeated with a log, which may succeed.
-	walkFaults(t, func() (*Program, error) { return NewProgram(spec) }, false)
+			// With a log level, the program is loaded once: every failure
+			// shows.
+			walkFaults(t, func() (*Program, error) {
+				return NewProgramWithOptions(spec, ProgramOptions{LogLevel: LogLevelBranch})
+			}, true)
+			// Without one, a failed load is repeated with a log, which may
+			// succeed.
+			walkFaults(t, func() (*Program, error) { return NewProgram(spec) }, false)
+		})
+	}
 }
 
 // walkFaults makes the 1st, 2nd, ... bpf(2) call of load fail with ENOMEM
 // until load makes no more calls. Each failure must close every file
-// descriptor; when mustFail is set it must also be reported.
+// descriptor. When mustFail is set, a failed BPF_PROG_LOAD must be
+// reported; other calls (BTF loads) may be retried by the code under test.
 func walkFaults(t *testing.T, load func() (*Program, error), mustFail bool) {
 	t.Helper()
 	for n := 1; ; n++ {
+		var failed sys.Cmd
 		hit := false
 		done := testutils.CheckNoOpenFDs(t)
 		restore := sys.InjectFaults(func(cmd sys.Cmd, i int) error {
 			if i == n {
-				hit = true
+				hit, failed = true, cmd
 				return unix.ENOMEM
 			}
 			return nil
 		})
 		prog, err := load()
 		restore()
+		if err == nil {
+			prog.Close()
+		}
+		done()
 		if !hit {
 			qt.Assert(t, qt.IsNil(err))
-			prog.Close()
-			done()
-			break
+			t.Logf("failed each of %d bpf(2) calls", n-1)
+			return
 		}
-		if err == nil && !mustFail {
-			prog.Close()
-			done()
+		if err == nil && !(mustFail && failed == sys.BPF_PROG_LOAD) {
 			continue
 		}
-		qt.Assert(t, qt.ErrorIs(err, unix.ENOMEM), qt.Commentf("call %d", n))
+		qt.Assert(t, qt.ErrorIs(err, unix.ENOMEM), qt.Commentf("call %d (%v)", n, failed))
 		qt.Check(t, qt.IsTrue(strings.HasPrefix(err.Error(), `program "`)), qt.Commentf("%v", err))
-		done()
 	}
+}
+
+// btfProgram returns a socket filter with a subprogram, func info and
+// line info (comments); it returns 2.
+func btfProgram() *ProgramSpec {
+	intType := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
+	fn := func(name string) *btf.Func {
+		return &btf.Func{Name: name, Type: &btf.FuncProto{Return: intType}, Linkage: btf.StaticFunc}
+	}
+	insns := asm.Instructions{
+		btf.WithFuncMetadata(asm.Mov.Imm(asm.R0, 1).WithSymbol("with_btf"), fn("with_btf")).WithSource(asm.Comment("r0 = 1")),
+		asm.Call.Label("sub"),
+		asm.Return(),
+		btf.WithFuncMetadata(asm.Mov.Imm(asm.R0, 2).WithSymbol("sub"), fn("sub")).WithSource(asm.Comment("return 2")),
+		asm.Return(),
+	}
+	return &ProgramSpec{Name: "with_btf", Type: SocketFilter, License: "MIT", Instructions: insns}
+}
+
+func TestProgramFuncInfo(t *testing.T) {
+	testutils.RequireRoot(t)
+	spec := btfProgram()
+	insns := spec.Instructions
+	prog := mustNewProgram(t, spec, ProgramOptions{})
+	ret, _, err := prog.Test(packet)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(2)))
+
+	info, err := prog.Info()
+	qt.Assert(t, qt.IsNil(err))
+	_, ok := info.BTFID()
+	qt.Check(t, qt.IsTrue(ok))
+	qt.Check(t, qt.HasLen(info.funcInfos, 2))
+	qt.Check(t, qt.HasLen(info.lineInfos, 2))
+
+	// The spec's instructions were not touched by linking.
+	qt.Check(t, qt.Equals(insns[1].Constant, int64(-1)))
 }

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfkit/ebpf/asm"
+	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/sys"
 )
@@ -46,6 +48,49 @@ func probeMapName(name string) error {
 	}
 	return fd.Close()
 }
+
+// haveProgramExtInfos reports whether programs may carry BTF func and line
+// info (Linux 5.0): it loads a program with one func info record.
+var haveProgramExtInfos = internal.NewFeatureTest("BTF func and line info for programs", func() error {
+	var b btf.Builder
+	fn := &btf.Func{
+		Name:    "probe",
+		Type:    &btf.FuncProto{Return: &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}},
+		Linkage: btf.StaticFunc,
+	}
+	id, err := b.Add(fn)
+	if err != nil {
+		return err
+	}
+	handle, err := btf.NewHandle(&b)
+	if errors.Is(err, ErrNotSupported) {
+		return internal.ErrNotSupported
+	}
+	if err != nil {
+		return err
+	}
+	defer handle.Close()
+
+	info := sys.FuncInfo{InsnOff: 0, TypeId: uint32(id)}
+	attr := sys.ProgLoadAttr{
+		ProgType:        sys.BPF_PROG_TYPE_SOCKET_FILTER,
+		InsnCnt:         uint32(len(probeProgram) / asm.InstructionSize),
+		Insns:           sys.NewSlicePointer(probeProgram),
+		License:         sys.NewStringPointer("MIT"),
+		ProgBtfFd:       uint32(handle.FD()),
+		FuncInfoRecSize: uint32(unsafe.Sizeof(info)),
+		FuncInfoCnt:     1,
+		FuncInfo:        sys.NewPointer(unsafe.Pointer(&info)),
+	}
+	fd, err := sys.ProgLoad(&attr)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
+		return internal.ErrNotSupported
+	}
+	if err != nil {
+		return err
+	}
+	return fd.Close()
+}, "5.0")
 
 // probeProgram is the smallest valid program: return 0.
 var probeProgram = func() []byte {
