@@ -105,12 +105,13 @@ func TestQemuArgs(t *testing.T) {
 	tcg := strings.Join(qemuArgs(cfg, "tcg", k, "/i.cpio", 3, 4), " ")
 	for _, want := range []string{
 		"-no-reboot", "-smp 2 -m 4096", "-kernel /k/vmlinuz -initrd /i.cpio",
-		"path=/dev/fd/3", "path=/dev/fd/4", "-accel tcg -cpu max",
+		"path=/dev/fd/3", "path=/dev/fd/4", "-accel tcg -cpu max", "mitigations=off tsc=reliable",
 	} {
 		qt.Assert(t, qt.StringContains(tcg, want))
 	}
 	kvm := strings.Join(qemuArgs(cfg, "kvm", k, "/i.cpio", 3, 4), " ")
 	qt.Assert(t, qt.StringContains(kvm, "-accel kvm -cpu host"))
+	qt.Assert(t, qt.Not(qt.StringContains(kvm, "tsc=reliable")))
 	// The BPF LSM only runs when named in lsm=; panics must end qemu.
 	qt.Assert(t, qt.StringContains(baseAppend, ",bpf"))
 	qt.Assert(t, qt.StringContains(baseAppend, "panic=-1"))
