@@ -25,6 +25,7 @@ type binaryResult struct {
 	Skipped  int
 	Skips    []string // "TestX: the last line it logged", one per skip
 	BadSkips []string // skips whose reason matched -fail-skips; counted as failures
+	Fails    []string // names of the failed tests
 	ExitCode int      // valid when Ended
 	Ended    bool     // the end marker arrived
 	Duration time.Duration
@@ -154,6 +155,8 @@ func countResult(r *binaryResult, line string, failSkip *regexp.Regexp) {
 		r.Passed++
 	case strings.HasPrefix(t, "--- FAIL: "):
 		r.Failed++
+		name, _, _ := strings.Cut(strings.TrimPrefix(t, "--- FAIL: "), " (")
+		r.Fails = append(r.Fails, name)
 	case strings.HasPrefix(t, "--- SKIP: "):
 		name, _, _ := strings.Cut(strings.TrimPrefix(t, "--- SKIP: "), " (")
 		reason := r.lastLog[name]
@@ -290,6 +293,9 @@ func (k *kernelRun) writeSummary(w io.Writer) {
 		}
 	}
 	for _, r := range k.Results {
+		for _, f := range r.Fails {
+			fmt.Fprintf(w, "  FAILED: %s: %s\n", strings.TrimSuffix(r.Name, ".test"), f)
+		}
 		for _, sk := range r.BadSkips {
 			fmt.Fprintf(w, "  FAILED, a skip not allowed in the VM: %s: %s\n", strings.TrimSuffix(r.Name, ".test"), sk)
 		}

@@ -83,7 +83,7 @@ func TestStreamParser(t *testing.T) {
 			want: []*binaryResult{{
 				Name:   "b.test",
 				Output: []string{"--- FAIL: TestX (0.01s)", "FAIL", "exit status 1 no newline"},
-				Failed: 1, ExitCode: 1, Ended: true, Duration: time.Second,
+				Failed: 1, ExitCode: 1, Ended: true, Duration: time.Second, Fails: []string{"TestX"},
 			}},
 			done: true,
 		},
@@ -176,10 +176,10 @@ func TestKernelRunOutcome(t *testing.T) {
 		{
 			name: "failing test",
 			run: kernelRun{Expected: bins, Done: true, Results: []*binaryResult{
-				ok, {Name: "b.test", Passed: 1, Failed: 2, Ended: true, ExitCode: 1},
+				ok, {Name: "b.test", Passed: 1, Failed: 2, Ended: true, ExitCode: 1, Fails: []string{"TestY", "TestY/sub"}},
 			}},
 			passed: 4, failed: 2, skipped: 1,
-			table: "m/b  1  2  0  0s  FAIL (exit 1)",
+			table: "m/b  1  2  0  0s  FAIL (exit 1)\n  skipped in the VM:\n  a: TestS: needs clang\n  FAILED: b: TestY\n  FAILED: b: TestY/sub\n",
 		},
 		{
 			name: "crash without a FAIL line counts as one failure",
