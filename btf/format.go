@@ -16,25 +16,25 @@ import (
 // A type is printed with details at most once per call; later mentions,
 // including those that close a cycle, print its kind and name only.
 
-func (v *Void) Format(f fmt.State, verb rune)       { formatType(f, verb, v) }
-func (i *Int) Format(f fmt.State, verb rune)        { formatType(f, verb, i) }
-func (p *Pointer) Format(f fmt.State, verb rune)    { formatType(f, verb, p) }
-func (a *Array) Format(f fmt.State, verb rune)      { formatType(f, verb, a) }
-func (s *Struct) Format(f fmt.State, verb rune)     { formatType(f, verb, s) }
-func (u *Union) Format(f fmt.State, verb rune)      { formatType(f, verb, u) }
-func (e *Enum) Format(f fmt.State, verb rune)       { formatType(f, verb, e) }
-func (fw *Fwd) Format(f fmt.State, verb rune)       { formatType(f, verb, fw) }
-func (td *Typedef) Format(f fmt.State, verb rune)   { formatType(f, verb, td) }
-func (v *Volatile) Format(f fmt.State, verb rune)   { formatType(f, verb, v) }
-func (c *Const) Format(f fmt.State, verb rune)      { formatType(f, verb, c) }
-func (r *Restrict) Format(f fmt.State, verb rune)   { formatType(f, verb, r) }
-func (fn *Func) Format(f fmt.State, verb rune)      { formatType(f, verb, fn) }
-func (fp *FuncProto) Format(f fmt.State, verb rune) { formatType(f, verb, fp) }
-func (v *Var) Format(f fmt.State, verb rune)        { formatType(f, verb, v) }
-func (ds *Datasec) Format(f fmt.State, verb rune)   { formatType(f, verb, ds) }
-func (fl *Float) Format(f fmt.State, verb rune)     { formatType(f, verb, fl) }
-func (dt *DeclTag) Format(f fmt.State, verb rune)   { formatType(f, verb, dt) }
-func (tt *TypeTag) Format(f fmt.State, verb rune)   { formatType(f, verb, tt) }
+func (v *Void) Format(fs fmt.State, verb rune)       { formatType(fs, verb, v) }
+func (i *Int) Format(fs fmt.State, verb rune)        { formatType(fs, verb, i) }
+func (p *Pointer) Format(fs fmt.State, verb rune)    { formatType(fs, verb, p) }
+func (a *Array) Format(fs fmt.State, verb rune)      { formatType(fs, verb, a) }
+func (s *Struct) Format(fs fmt.State, verb rune)     { formatType(fs, verb, s) }
+func (u *Union) Format(fs fmt.State, verb rune)      { formatType(fs, verb, u) }
+func (e *Enum) Format(fs fmt.State, verb rune)       { formatType(fs, verb, e) }
+func (fw *Fwd) Format(fs fmt.State, verb rune)       { formatType(fs, verb, fw) }
+func (td *Typedef) Format(fs fmt.State, verb rune)   { formatType(fs, verb, td) }
+func (v *Volatile) Format(fs fmt.State, verb rune)   { formatType(fs, verb, v) }
+func (c *Const) Format(fs fmt.State, verb rune)      { formatType(fs, verb, c) }
+func (r *Restrict) Format(fs fmt.State, verb rune)   { formatType(fs, verb, r) }
+func (fn *Func) Format(fs fmt.State, verb rune)      { formatType(fs, verb, fn) }
+func (fp *FuncProto) Format(fs fmt.State, verb rune) { formatType(fs, verb, fp) }
+func (v *Var) Format(fs fmt.State, verb rune)        { formatType(fs, verb, v) }
+func (ds *Datasec) Format(fs fmt.State, verb rune)   { formatType(fs, verb, ds) }
+func (fl *Float) Format(fs fmt.State, verb rune)     { formatType(fs, verb, fl) }
+func (dt *DeclTag) Format(fs fmt.State, verb rune)   { formatType(fs, verb, dt) }
+func (tt *TypeTag) Format(fs fmt.State, verb rune)   { formatType(fs, verb, tt) }
 
 // membersShown is how many member names %v prints at depth one.
 const membersShown = 5

@@ -84,6 +84,21 @@ func newRawSpec(raw []byte, base *rawSpec) (*rawSpec, error) {
 	return r, nil
 }
 
+// rawBytes encodes r alone again: a header, its types and its strings. For
+// tests and for writing split BTF.
+func (r *rawSpec) rawBytes() []byte {
+	bo := r.order.std()
+	hdr := make([]byte, btfHeaderSize)
+	bo.PutUint16(hdr[btfHeaderMagicOff:], btfMagic)
+	hdr[btfHeaderVersionOff] = 1
+	bo.PutUint32(hdr[btfHeaderHdrLenOff:], btfHeaderSize)
+	bo.PutUint32(hdr[btfHeaderTypeLenOff:], uint32(len(r.types)))
+	bo.PutUint32(hdr[btfHeaderStrOffOff:], uint32(len(r.types)))
+	bo.PutUint32(hdr[btfHeaderStrLenOff:], uint32(len(r.strings.data)))
+	out := append(hdr, r.types...)
+	return append(out, r.strings.data...)
+}
+
 // nextID is the ID after the last type of r.
 func (r *rawSpec) nextID() TypeID { return r.firstID + TypeID(r.count) }
 

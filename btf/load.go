@@ -89,6 +89,9 @@ func loadSpecFromReader(rd io.ReaderAt, base *rawSpec, wantExt bool) (*Spec, *Ex
 		}
 		return nil, nil, fmt.Errorf("read magic: %w", err)
 	}
+	if _, ok := sniffOrder(magic[:]); !ok && !bytes.Equal(magic[:], elfMagic) {
+		return nil, nil, errBadMagic
+	}
 	if bytes.Equal(magic[:], elfMagic) {
 		f, err := elf.NewFile(rd)
 		if err != nil {

@@ -153,6 +153,32 @@ func (s *Spec) AnyTypesByName(name string) ([]Type, error) {
 	return types, nil
 }
 
+// TypesByName returns the types of the Spec (not of a base) whose
+// essential name is name: those called name and its CO-RE flavors
+// (name___suffix), in ID order. Functions are not included.
+//
+// Returns an error wrapping ErrNotFound if there are none.
+func (s *Spec) TypesByName(name string) ([]Type, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := s.raw.typesByEssentialName(essentialName(name))
+	var types []Type
+	for _, id := range ids {
+		if k, err := s.raw.kindOf(id); err != nil || !namedKind(k) {
+			continue
+		}
+		t, err := s.decode(id)
+		if err != nil {
+			return nil, err
+		}
+		types = append(types, t)
+	}
+	if len(types) == 0 {
+		return nil, fmt.Errorf("type name %q: %w", name, ErrNotFound)
+	}
+	return types, nil
+}
+
 // AnyTypeByName returns the one type called name.
 //
 // Returns an error wrapping ErrNotFound if there is none and one wrapping
