@@ -2,62 +2,19 @@ package ebpf
 
 import (
 	"fmt"
+	"path"
 
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/btf"
 )
 
 // The linker turns a ProgramSpec's instructions into what BPF_PROG_LOAD
-// takes. The parts that need no kernel live here, so that the ELF reader
-// may use them too: appending subprograms and checking references. The
-// parts that ask the kernel (CO-RE, kfuncs, ksyms, attach targets) are in
-// the linker_*.go files.
-
-// linkSubprograms returns insns followed by every function they call or
-// take the address of, directly or through other functions, each once and
-// in the order first referenced. funcs returns a function's instructions
-// (starting with its symbol) by name, or nil if it has none. insns is
-// not modified; the result shares no backing array with it when anything
-// was appended.
-//
-// A name funcs doesn't know is left unresolved: loading reports it, naming
-// the instruction and symbol.
-func linkSubprograms(insns asm.Instructions, funcs func(name string) asm.Instructions) asm.Instructions {
-	defined := make(map[string]bool)
-	for i := range insns {
-		if sym := insns[i].Symbol(); sym != "" {
-			defined[sym] = true
-		}
-	}
-
-	out := insns
-	// Work through the appended functions breadth first: each may
-	// reference more.
-	for next := 0; next < len(out); {
-		refs := out[next:].FunctionReferences()
-		next = len(out)
-		for _, ref := range refs {
-			if defined[ref] {
-				continue
-			}
-			fn := funcs(ref)
-			if len(fn) == 0 {
-				continue
-			}
-			if len(out) == len(insns) {
-				// First append: don't write into the caller's array.
-				out = append(make(asm.Instructions, 0, len(insns)+len(fn)), insns...)
-			}
-			for i := range fn {
-				if sym := fn[i].Symbol(); sym != "" {
-					defined[sym] = true
-				}
-			}
-			out = append(out, fn...)
-		}
-	}
-	return out
-}
+// takes. The ELF reader has already appended the subprograms a program
+// calls (elf_programs.go); the linker works on a copy of the instructions
+// and resolves what needs the running kernel: CO-RE relocations
+// (linker_core.go), kfuncs (linker_kfunc.go), kernel symbols
+// (linker_ksym.go), the BTF of kernel modules (linker_modules.go); then it
+// checks that every reference is satisfied.
 
 // linkProgram returns a copy of spec's instructions, linked and checked so
 // that asm.Instructions.Marshal can encode them for the kernel. Types the
@@ -146,7 +103,9 @@ func sourceLine(insns asm.Instructions, i int) string {
 				FileName() string
 				LineNumber() uint32
 			}); ok {
-				return fmt.Sprintf("%s:%d", l.FileName(), l.LineNumber())
+				// Clean "./prog.c" (clang's -fdebug-compilation-dir=.) to
+				// "prog.c", as the kernel's log prints it.
+				return fmt.Sprintf("%s:%d", path.Clean(l.FileName()), l.LineNumber())
 			}
 			return ""
 		}

@@ -99,7 +99,7 @@ func resolveKsyms(insns asm.Instructions, kt *kernelTypes) error {
 // isTypeless reports whether a .ksyms variable was declared without a
 // type (const void), which makes the loader look it up in kallsyms.
 func isTypeless(t btf.Type) bool {
-	switch t.(type) {
+	switch btf.UnderlyingType(t).(type) {
 	case nil, *btf.Void:
 		return true
 	}

@@ -118,6 +118,14 @@ func loadProgramSpec(spec *ProgramSpec, opts *ProgramOptions, c *btf.Cache) (*Pr
 	if err != nil {
 		return nil, err
 	}
+	kconfigMap, err := resolveKconfigReferences(insns)
+	if err != nil {
+		return nil, err
+	}
+	if kconfigMap != nil {
+		// The program holds its own reference once loaded.
+		defer kconfigMap.Close()
+	}
 
 	code := make([]byte, 0, insns.Size())
 	buf := bytes.NewBuffer(code)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -237,44 +238,28 @@ func TestProgramSpecErrors(t *testing.T) {
 	qt.Check(t, qt.IsNotNil(err))
 }
 
-func TestLinkSubprograms(t *testing.T) {
-	funcs := map[string]asm.Instructions{
-		"add1": {
-			asm.Add.Imm(asm.R1, 1).WithSymbol("add1"),
-			asm.Call.Label("add2"),
-			asm.Return(),
-		},
-		"add2": {
-			asm.Mov.Reg(asm.R0, asm.R1).WithSymbol("add2"),
-			asm.Add.Imm(asm.R0, 2),
-			asm.Return(),
-		},
-		"unused": {asm.Return().WithSymbol("unused")},
-	}
-	main := asm.Instructions{
+func TestProgramSubprograms(t *testing.T) {
+	testutils.RequireRoot(t)
+	insns := asm.Instructions{
 		asm.Mov.Imm(asm.R1, 10).WithSymbol("main"),
 		asm.Call.Label("add1"),
 		asm.Mov.Reg(asm.R1, asm.R0),
 		asm.Call.Label("add2"),
 		asm.Return(),
+		asm.Add.Imm(asm.R1, 1).WithSymbol("add1"),
+		asm.Call.Label("add2"),
+		asm.Return(),
+		asm.Mov.Reg(asm.R0, asm.R1).WithSymbol("add2"),
+		asm.Add.Imm(asm.R0, 2),
+		asm.Return(),
 	}
-	orig := append(asm.Instructions(nil), main...)
-
-	linked := linkSubprograms(main, func(name string) asm.Instructions { return funcs[name] })
-	qt.Assert(t, qt.HasLen(linked, 5+3+3))
-	qt.Check(t, qt.Equals(linked[5].Symbol(), "add1"))
-	qt.Check(t, qt.Equals(linked[8].Symbol(), "add2"))
-	qt.Check(t, qt.DeepEquals(main, orig))
-
-	// Nothing to add: the same slice comes back.
-	same := linkSubprograms(funcs["add2"], func(string) asm.Instructions { return nil })
-	qt.Check(t, qt.Equals(&same[0], &funcs["add2"][0]))
-
-	testutils.RequireRoot(t)
-	prog := mustNewProgram(t, &ProgramSpec{Name: "main", Type: SocketFilter, Instructions: linked, License: "MIT"}, ProgramOptions{})
+	orig := slices.Clone(insns)
+	prog := mustNewProgram(t, &ProgramSpec{Name: "main", Type: SocketFilter, Instructions: insns, License: "MIT"}, ProgramOptions{})
 	ret, _, err := prog.Test(packet)
 	qt.Assert(t, qt.IsNil(err))
 	qt.Check(t, qt.Equals(ret, uint32(15)))
+	// Loading resolved the calls in a copy.
+	qt.Check(t, qt.DeepEquals(insns, orig))
 }
 
 func TestProgramFromFDAndID(t *testing.T) {
