@@ -4,7 +4,7 @@
 set -eu
 need=""
 for pair in clang-19:clang-19 llvm-objdump-19:llvm-19 bpftool:bpftool \
-	qemu-system-x86_64:qemu-system-x86 busybox:busybox-static gcc:gcc; do
+	qemu-system-x86_64:qemu-system-x86 busybox:busybox-static gcc:gcc xz:xz-utils make:make; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/bin/$cmd" ] || need="$need $pkg"
 done
