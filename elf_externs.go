@@ -65,8 +65,13 @@ type ksymMeta struct {
 	Type btf.Type
 }
 
-// loadExterns reads the .kconfig and .ksyms datasecs.
+// loadExterns reads the .kconfig and .ksyms datasecs, once. Only programs
+// refer to externs, so objects without undefined symbols never look.
 func (r *elfReader) loadExterns() error {
+	if r.externsLoaded {
+		return nil
+	}
+	r.externsLoaded = true
 	ds, err := r.datasec(".kconfig", -1)
 	if err != nil {
 		return err

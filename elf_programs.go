@@ -307,6 +307,9 @@ func (r *elfReader) relocateExtern(ins *asm.Instruction, sym *elfSymbol) error {
 	if sym.kind() != elf.STT_NOTYPE {
 		return fmt.Errorf("extern %q is a %s symbol", name, sym.kind())
 	}
+	if err := r.loadExterns(); err != nil {
+		return err
+	}
 
 	switch ks := r.ksym(name).(type) {
 	case *btf.Func:

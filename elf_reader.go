@@ -22,7 +22,7 @@ import (
 //	elf_btf.go         load .BTF and .BTF.ext
 //	elf_maps.go        legacy "maps" and BTF ".maps" definitions
 //	elf_data.go        .data/.rodata/.bss as maps, their variables
-//	elf_externs.go     .kconfig and .ksyms externs
+//	elf_externs.go     .kconfig and .ksyms externs (read when programs use them)
 //	elf_struct_ops.go  .struct_ops and .struct_ops.link maps
 //	elf_programs.go    programs: functions, relocations, subprogram linking
 //	elf_sections.go    program type, attach type and flags from section names
@@ -107,6 +107,9 @@ type elfReader struct {
 	vars  map[string]*VariableSpec
 	progs map[string]*ProgramSpec
 
+	// externsLoaded is set once .kconfig and .ksyms are read, which
+	// happens when a program first refers to an undefined symbol.
+	externsLoaded bool
 	// kconfig is the map of .kconfig externs; it is not part of Maps.
 	kconfig *MapSpec
 	// ksyms is the .ksyms datasec: kfuncs and kernel variables.
@@ -141,9 +144,6 @@ func loadCollectionSpec(data []byte) (*CollectionSpec, error) {
 		return nil, err
 	}
 	if err := r.loadDataSections(); err != nil {
-		return nil, err
-	}
-	if err := r.loadExterns(); err != nil {
 		return nil, err
 	}
 	if err := r.loadStructOpsMaps(); err != nil {

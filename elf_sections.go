@@ -143,18 +143,40 @@ var sectionDefs = [...]sectionDef{
 	{"netfilter", Netfilter, AttachNetfilter, 0},
 }
 
+// sectionPattern is a pattern of sectionDefs, split for matching.
+type sectionPattern struct {
+	prefix string
+	// plus is set for patterns ending in '+'.
+	plus bool
+}
+
+var sectionPatterns = func() (p [len(sectionDefs)]sectionPattern) {
+	for i := range sectionDefs {
+		prefix, plus := strings.CutSuffix(sectionDefs[i].pattern, "+")
+		p[i] = sectionPattern{prefix, plus}
+	}
+	return
+}()
+
 // programTypeOfSection returns what the section name says about its
 // programs: type, attach type, load flags and attach target. A name no
 // pattern matches gives an unspecified type and no error: the caller may
 // set the type before loading.
 func programTypeOfSection(section string) (ProgramType, AttachType, uint32, string) {
 	name := strings.TrimPrefix(section, "?")
-	for i := range sectionDefs {
-		def := &sectionDefs[i]
-		target, ok := matchSection(name, def.pattern)
+	if name == "" {
+		return UnspecifiedProgram, AttachNone, 0, ""
+	}
+	for i := range sectionPatterns {
+		p := &sectionPatterns[i]
+		if p.prefix[0] != name[0] {
+			continue
+		}
+		target, ok := p.match(name)
 		if !ok {
 			continue
 		}
+		def := &sectionDefs[i]
 		var flags uint32
 		if def.flags&secSleepable != 0 {
 			flags |= unix.BPF_F_SLEEPABLE
@@ -170,17 +192,13 @@ func programTypeOfSection(section string) (ProgramType, AttachType, uint32, stri
 	return UnspecifiedProgram, AttachNone, 0, ""
 }
 
-// matchSection matches a section name against a pattern of sectionDefs.
-func matchSection(name, pattern string) (target string, ok bool) {
-	prefix, plus := strings.CutSuffix(pattern, "+")
-	if !plus {
-		return "", strings.HasPrefix(name, pattern)
-	}
-	rest, ok := strings.CutPrefix(name, prefix)
+// match matches a section name against the pattern.
+func (p *sectionPattern) match(name string) (target string, ok bool) {
+	rest, ok := strings.CutPrefix(name, p.prefix)
 	if !ok {
 		return "", false
 	}
-	if rest == "" {
+	if !p.plus || rest == "" {
 		return "", true
 	}
 	if rest[0] != '/' {
