@@ -4,7 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfkit/ebpf/btf"
+	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/sys"
 )
 
@@ -25,10 +30,13 @@ type Program struct {
 	// empty. A rejected program's log is in the returned *VerifierError.
 	VerifierLog string
 
-	fd         *sys.FD
-	name       string
+	fd   *sys.FD
+	name string
+	typ  ProgramType
+
+	mu         sync.Mutex
 	pinnedPath string
-	typ        ProgramType
+	handle     *btf.Handle // set by SetHandle
 }
 
 // NewProgram loads spec into the kernel with default options; see
@@ -94,12 +102,36 @@ func NewProgramFromID(id ProgramID) (*Program, error) {
 // newProgramFromFD wraps fd, reading its type and name from the kernel. It
 // closes fd on error.
 func newProgramFromFD(fd *sys.FD) (*Program, error) {
+	if err := checkObjectKind(fd, "bpf-prog"); err != nil {
+		fd.Close()
+		return nil, err
+	}
 	var info sys.ProgInfo
 	if err := sys.ObjInfo(fd, &info); err != nil {
 		fd.Close()
 		return nil, fmt.Errorf("program %s: get info: %w", fd, err)
 	}
 	return &Program{fd: fd, name: info.Name.String(), typ: ProgramType(info.Type)}, nil
+}
+
+// LoadPinnedProgram opens the program pinned at fileName on a bpffs; opts
+// may ask for a read-only descriptor and may be nil. Nothing pinned there
+// gives an error wrapping os.ErrNotExist; another kind of object is an
+// error naming it.
+//
+// Requires Linux 4.11 (4.13 to learn the program's type and name).
+func LoadPinnedProgram(fileName string, opts *LoadPinOptions) (*Program, error) {
+	attr := sys.ObjGetAttr{Pathname: sys.NewStringPointer(fileName), FileFlags: opts.Marshal()}
+	fd, err := sys.ObjGet(&attr)
+	if err != nil {
+		return nil, fmt.Errorf("load pinned program %s: %w", fileName, err)
+	}
+	prog, err := newProgramFromFD(fd)
+	if err != nil {
+		return nil, fmt.Errorf("load pinned program %s: %w", fileName, err)
+	}
+	prog.pinnedPath = fileName
+	return prog, nil
 }
 
 // ProgramGetNextID returns the ID of the loaded program that follows
@@ -149,14 +181,86 @@ func (p *Program) Clone() (*Program, error) {
 	return &Program{VerifierLog: p.VerifierLog, fd: dup, name: p.name, typ: p.typ}, nil
 }
 
-// Close releases the program's file descriptor. The kernel unloads the
-// program unless a pin, a link or a map still holds it. Closing twice is
-// harmless.
+// Close releases the program's file descriptor (and the BTF handle given
+// to SetHandle). The kernel unloads the program unless a pin, a link or a
+// map still holds it. Closing twice is harmless.
 func (p *Program) Close() error {
 	if p == nil || p.fd == nil {
 		return nil
 	}
-	return p.fd.Close()
+	p.mu.Lock()
+	h := p.handle
+	p.handle = nil
+	p.mu.Unlock()
+	return errors.Join(p.fd.Close(), h.Close())
+}
+
+// BindMap makes the program hold a reference to m, as if it used it: the
+// map lives as long as the program, and shows among its map IDs. Useful
+// for metadata that user space reads. One bpf(2) call; requires Linux
+// 5.10.
+func (p *Program) BindMap(m *Map) error {
+	if m == nil {
+		return fmt.Errorf("bind map to program %q: nil map", p.name)
+	}
+	attr := sys.ProgBindMapAttr{ProgFd: p.fd.Uint(), MapFd: m.fd.Uint()}
+	err := sys.ProgBindMap(&attr)
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(m)
+	if errors.Is(err, unix.EINVAL) && !kernelAtLeast("5.10") {
+		err = &internal.UnsupportedFeatureError{Name: "BPF_PROG_BIND_MAP", MinimumVersion: internal.Version{5, 10}}
+	}
+	if err != nil {
+		return fmt.Errorf("bind map %s to program %q: %w", m, p.name, err)
+	}
+	return nil
+}
+
+// Handle returns a handle of the program's BTF, which the caller closes:
+// a copy of the one given to SetHandle, or else one opened by the BTF's ID
+// (two bpf(2) calls, CAP_SYS_ADMIN). A program without BTF gives an error
+// wrapping ErrNotSupported. Requires Linux 5.0.
+func (p *Program) Handle() (*btf.Handle, error) {
+	p.mu.Lock()
+	h := p.handle
+	p.mu.Unlock()
+	if h != nil {
+		return h.Clone()
+	}
+
+	info, err := p.Info()
+	if err != nil {
+		return nil, err
+	}
+	id, ok := info.BTFID()
+	if !ok {
+		return nil, fmt.Errorf("BTF of program %q: %w", p.name, ErrNotSupported)
+	}
+	h, err = btf.NewHandleFromID(id)
+	if err != nil {
+		return nil, fmt.Errorf("BTF of program %q: %w", p.name, err)
+	}
+	return h, nil
+}
+
+// SetHandle gives the program a handle of its BTF for Handle to return
+// without asking the kernel, useful for programs from NewProgramFromFD or
+// LoadPinnedProgram when the caller lacks CAP_SYS_ADMIN. The program keeps
+// a copy (one fcntl(2)); the caller still closes h. Loading a program
+// doesn't set one: its BTF stays reachable by ID.
+func (p *Program) SetHandle(h *btf.Handle) error {
+	if h == nil {
+		return fmt.Errorf("set BTF handle of program %q: nil handle", p.name)
+	}
+	cpy, err := h.Clone()
+	if err != nil {
+		return fmt.Errorf("set BTF handle of program %q: %w", p.name, err)
+	}
+	p.mu.Lock()
+	old := p.handle
+	p.handle = cpy
+	p.mu.Unlock()
+	return old.Close()
 }
 
 // Pin makes the program outlive this process by pinning it at fileName on
@@ -166,18 +270,21 @@ func (p *Program) Close() error {
 //
 // Requires Linux 4.4.
 func (p *Program) Pin(fileName string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	path, err := pinFD(p.pinnedPath, fileName, p.fd)
-	runtime.KeepAlive(p)
+	p.pinnedPath = path
 	if err != nil {
 		return fmt.Errorf("pin program %q: %w", p.name, err)
 	}
-	p.pinnedPath = path
 	return nil
 }
 
 // Unpin removes the program's pin. A program that is not pinned is left
 // alone. When removing the pin fails, IsPinned stays true.
 func (p *Program) Unpin() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if err := unpinPath(p.pinnedPath); err != nil {
 		return fmt.Errorf("unpin program %q: %w", p.name, err)
 	}
@@ -187,4 +294,8 @@ func (p *Program) Unpin() error {
 
 // IsPinned reports whether Pin (or LoadPinnedProgram) gave the program a
 // path that Unpin has not removed.
-func (p *Program) IsPinned() bool { return p.pinnedPath != "" }
+func (p *Program) IsPinned() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pinnedPath != ""
+}

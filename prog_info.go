@@ -55,8 +55,10 @@ type ProgramInfo struct {
 	funcLens     []uint32
 	jitedLines   []uint64
 	haveJitLists bool // Linux 4.18: ksyms and function lengths
-	funcInfos    []sys.FuncInfo
-	lineInfos    []sys.LineInfo
+	// Func and line info records as the kernel reports them; decoding
+	// them needs the program's BTF, read on demand.
+	funcInfos []byte
+	lineInfos []byte
 }
 
 // ProgramStats are the run statistics of a program, which the kernel
@@ -149,13 +151,13 @@ func newProgramInfoFromFd(fd *sys.FD) (*ProgramInfo, error) {
 		more.NrJitedFuncLens, more.JitedFuncLens = raw.NrJitedFuncLens, sys.NewSlicePointer(pi.funcLens)
 		fill = true
 	}
-	if raw.NrFuncInfo > 0 && raw.FuncInfoRecSize == uint32(unsafe.Sizeof(sys.FuncInfo{})) {
-		pi.funcInfos = make([]sys.FuncInfo, raw.NrFuncInfo)
+	if raw.NrFuncInfo > 0 && raw.FuncInfoRecSize == btf.FuncInfoSize {
+		pi.funcInfos = make([]byte, raw.NrFuncInfo*btf.FuncInfoSize)
 		more.NrFuncInfo, more.FuncInfoRecSize, more.FuncInfo = raw.NrFuncInfo, raw.FuncInfoRecSize, sys.NewSlicePointer(pi.funcInfos)
 		fill = true
 	}
-	if raw.NrLineInfo > 0 && raw.LineInfoRecSize == uint32(unsafe.Sizeof(sys.LineInfo{})) {
-		pi.lineInfos = make([]sys.LineInfo, raw.NrLineInfo)
+	if raw.NrLineInfo > 0 && raw.LineInfoRecSize == btf.LineInfoSize {
+		pi.lineInfos = make([]byte, raw.NrLineInfo*btf.LineInfoSize)
 		more.NrLineInfo, more.LineInfoRecSize, more.LineInfo = raw.NrLineInfo, raw.LineInfoRecSize, sys.NewSlicePointer(pi.lineInfos)
 		fill = true
 	}
@@ -173,8 +175,8 @@ func newProgramInfoFromFd(fd *sys.FD) (*ProgramInfo, error) {
 		pi.mapIDs = pi.mapIDs[:min(len(pi.mapIDs), int(more.NrMapIds))]
 		pi.ksyms = pi.ksyms[:min(len(pi.ksyms), int(more.NrJitedKsyms))]
 		pi.funcLens = pi.funcLens[:min(len(pi.funcLens), int(more.NrJitedFuncLens))]
-		pi.funcInfos = pi.funcInfos[:min(len(pi.funcInfos), int(more.NrFuncInfo))]
-		pi.lineInfos = pi.lineInfos[:min(len(pi.lineInfos), int(more.NrLineInfo))]
+		pi.funcInfos = pi.funcInfos[:min(len(pi.funcInfos), int(more.NrFuncInfo*btf.FuncInfoSize))]
+		pi.lineInfos = pi.lineInfos[:min(len(pi.lineInfos), int(more.NrLineInfo*btf.LineInfoSize))]
 		pi.jitedLines = pi.jitedLines[:min(len(pi.jitedLines), int(more.NrJitedLineInfo))]
 	}
 	runtime.KeepAlive(pi)
@@ -206,6 +208,65 @@ func procFdinfoMemlock(fd *sys.FD) (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// MapIDs returns the IDs of the maps the program uses (Linux 4.15).
+func (pi *ProgramInfo) MapIDs() ([]MapID, bool) {
+	ids := make([]MapID, len(pi.mapIDs))
+	for i, id := range pi.mapIDs {
+		ids[i] = MapID(id)
+	}
+	return ids, pi.haveMapIDs
+}
+
+// btfSpec reads the program's BTF back from the kernel: two bpf(2) calls
+// and a parse. Requires CAP_SYS_ADMIN.
+func (pi *ProgramInfo) btfSpec() (*btf.Spec, error) {
+	if pi.btfID == 0 {
+		return nil, fmt.Errorf("program %q has no BTF: %w", pi.Name, ErrNotSupported)
+	}
+	h, err := btf.NewHandleFromID(pi.btfID)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	return h.Spec(nil)
+}
+
+// FuncInfos returns where each function of the program starts, with its
+// BTF. The kernel reports them since 5.0 for programs loaded with BTF; it
+// fails wrapping ErrNotSupported otherwise, and wrapping
+// ErrRestrictedKernel when the kernel hides them. Reading the program's
+// BTF requires CAP_SYS_ADMIN.
+func (pi *ProgramInfo) FuncInfos() (btf.FuncOffsets, error) {
+	if len(pi.funcInfos) == 0 {
+		return nil, pi.noExtInfo("func info")
+	}
+	spec, err := pi.btfSpec()
+	if err != nil {
+		return nil, fmt.Errorf("func info of program %q: %w", pi.Name, err)
+	}
+	return btf.LoadFuncInfos(bytes.NewReader(pi.funcInfos), internal.NativeEndian, uint32(len(pi.funcInfos))/btf.FuncInfoSize, spec)
+}
+
+// LineInfos returns the source line of the program's instructions, where
+// the program was loaded with line info (Linux 5.0). Errors as FuncInfos.
+func (pi *ProgramInfo) LineInfos() (btf.LineOffsets, error) {
+	if len(pi.lineInfos) == 0 {
+		return nil, pi.noExtInfo("line info")
+	}
+	spec, err := pi.btfSpec()
+	if err != nil {
+		return nil, fmt.Errorf("line info of program %q: %w", pi.Name, err)
+	}
+	return btf.LoadLineInfos(bytes.NewReader(pi.lineInfos), internal.NativeEndian, uint32(len(pi.lineInfos))/btf.LineInfoSize, spec)
+}
+
+func (pi *ProgramInfo) noExtInfo(what string) error {
+	if pi.btfID != 0 {
+		return fmt.Errorf("%s of program %q: %w", what, pi.Name, ErrRestrictedKernel)
+	}
+	return fmt.Errorf("%s of program %q: %w", what, pi.Name, ErrNotSupported)
 }
 
 // ID returns the program's ID (Linux 4.13).
@@ -289,8 +350,11 @@ func (pi *ProgramInfo) JitedLineInfos() ([]uint64, bool) {
 // Instructions decodes the instructions as the kernel rewrote them after
 // verification (map fds replaced by IDs, helpers by addresses): for
 // inspection, not to load again. The first instruction carries the
-// program's name as its symbol. It fails wrapping ErrRestrictedKernel when
-// the kernel hides them (which needs CAP_BPF or CAP_SYS_ADMIN).
+// program's name as its symbol. Where the program has BTF and the caller
+// may read it (CAP_SYS_ADMIN), instructions carry their function
+// (btf.FuncMetadata) and source line. It fails wrapping
+// ErrRestrictedKernel when the kernel hides the instructions (reading
+// them needs CAP_BPF or CAP_SYS_ADMIN).
 //
 // Requires Linux 4.13.
 func (pi *ProgramInfo) Instructions() (asm.Instructions, error) {
@@ -303,6 +367,12 @@ func (pi *ProgramInfo) Instructions() (asm.Instructions, error) {
 	}
 	if len(insns) > 0 && pi.Name != "" {
 		insns[0] = insns[0].WithSymbol(pi.Name)
+	}
+	// Function and line info are a bonus: without the privilege to read
+	// the program's BTF, the instructions come without them.
+	if funcs, err := pi.FuncInfos(); err == nil {
+		lines, _ := pi.LineInfos()
+		btf.AssignMetadataToInstructions(insns, funcs, lines, nil)
 	}
 	return insns, nil
 }

@@ -344,6 +344,25 @@ func TestProgramPin(t *testing.T) {
 	_, err = os.Stat(moved)
 	qt.Check(t, qt.ErrorIs(err, os.ErrNotExist))
 
+	loaded, err := LoadPinnedProgram(path, nil)
+	qt.Assert(t, qt.IsNil(err))
+	defer loaded.Close()
+	qt.Check(t, qt.IsTrue(loaded.IsPinned()))
+	qt.Check(t, qt.Equals(loaded.name, "other"))
+	ret, _, err := loaded.Test(packet)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(2)))
+
+	_, err = LoadPinnedProgram(filepath.Join(dir, "missing"), nil)
+	qt.Check(t, qt.ErrorIs(err, os.ErrNotExist))
+
+	m, err := NewMap(&MapSpec{Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	qt.Assert(t, qt.IsNil(err))
+	defer m.Close()
+	qt.Assert(t, qt.IsNil(m.Pin(filepath.Join(dir, "map"))))
+	_, err = LoadPinnedProgram(filepath.Join(dir, "map"), nil)
+	qt.Check(t, qt.ErrorMatches(err, `load pinned program .*/map: fd \d+ refers to a bpf-map, not a bpf-prog`))
+
 	err = prog.Pin(filepath.Join(t.TempDir(), "prog"))
 	qt.Check(t, qt.ErrorMatches(err, `pin program "pinned": pin path .*: .* is not on a BPF file system \(bpffs\)`))
 	qt.Check(t, qt.ErrorMatches(prog.Pin(""), `pin program "pinned": empty pin path`))
@@ -473,6 +492,58 @@ func btfProgram() *ProgramSpec {
 	return &ProgramSpec{Name: "with_btf", Type: SocketFilter, License: "MIT", Instructions: insns}
 }
 
+func TestProgramBindMap(t *testing.T) {
+	testutils.RequireRoot(t)
+	prog := mustNewProgram(t, returnProgram("bind", 0), ProgramOptions{})
+	m, err := NewMap(&MapSpec{Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	qt.Assert(t, qt.IsNil(err))
+	defer m.Close()
+
+	err = prog.BindMap(m)
+	testutils.SkipIfNotSupported(t, err)
+	qt.Assert(t, qt.IsNil(err))
+	mi, err := m.Info()
+	qt.Assert(t, qt.IsNil(err))
+	id, _ := mi.ID()
+
+	info, err := prog.Info()
+	qt.Assert(t, qt.IsNil(err))
+	ids, ok := info.MapIDs()
+	qt.Check(t, qt.IsTrue(ok))
+	qt.Check(t, qt.DeepEquals(ids, []MapID{id}))
+
+	qt.Check(t, qt.IsNotNil(prog.BindMap(nil)))
+}
+
+func TestProgramHandle(t *testing.T) {
+	testutils.RequireRoot(t)
+	plain := mustNewProgram(t, returnProgram("no_btf", 0), ProgramOptions{})
+	_, err := plain.Handle()
+	qt.Check(t, qt.ErrorIs(err, ErrNotSupported))
+
+	prog := mustNewProgram(t, btfProgram(), ProgramOptions{})
+	h, err := prog.Handle()
+	qt.Assert(t, qt.IsNil(err))
+	spec, err := h.Spec(nil)
+	qt.Assert(t, qt.IsNil(err))
+	var fn *btf.Func
+	qt.Check(t, qt.IsNil(spec.TypeByName("sub", &fn)))
+
+	// A handle given to SetHandle is what Handle returns (a copy).
+	qt.Assert(t, qt.IsNil(plain.SetHandle(h)))
+	qt.Assert(t, qt.IsNil(h.Close()))
+	h2, err := plain.Handle()
+	qt.Assert(t, qt.IsNil(err))
+	info, err := h2.Info()
+	qt.Assert(t, qt.IsNil(err))
+	pinfo, err := prog.Info()
+	qt.Assert(t, qt.IsNil(err))
+	want, _ := pinfo.BTFID()
+	qt.Check(t, qt.Equals(info.ID, want))
+	qt.Check(t, qt.IsNil(h2.Close()))
+	qt.Check(t, qt.IsNotNil(plain.SetHandle(nil)))
+}
+
 func TestProgramFuncInfo(t *testing.T) {
 	testutils.RequireRoot(t)
 	spec := btfProgram()
@@ -486,8 +557,29 @@ func TestProgramFuncInfo(t *testing.T) {
 	qt.Assert(t, qt.IsNil(err))
 	_, ok := info.BTFID()
 	qt.Check(t, qt.IsTrue(ok))
-	qt.Check(t, qt.HasLen(info.funcInfos, 2))
-	qt.Check(t, qt.HasLen(info.lineInfos, 2))
+	funcs, err := info.FuncInfos()
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.HasLen(funcs, 2))
+	qt.Check(t, qt.Equals(funcs[0].Func.Name, "with_btf"))
+	qt.Check(t, qt.Equals(funcs[1].Func.Name, "sub"))
+	qt.Check(t, qt.Equals(funcs[1].Offset, 3))
+	lines, err := info.LineInfos()
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.HasLen(lines, 2))
+	qt.Check(t, qt.Equals(lines[1].Line.Line(), "return 2"))
+
+	xlated, err := info.Instructions()
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(btf.FuncMetadata(&xlated[3]).Name, "sub"))
+	qt.Check(t, qt.Equals(xlated[3].Source().String(), "return 2"))
+
+	plain := mustNewProgram(t, returnProgram("no_btf", 0), ProgramOptions{})
+	info, err = plain.Info()
+	qt.Assert(t, qt.IsNil(err))
+	_, err = info.FuncInfos()
+	qt.Check(t, qt.ErrorIs(err, ErrNotSupported))
+	_, err = info.LineInfos()
+	qt.Check(t, qt.ErrorIs(err, ErrNotSupported))
 
 	// The spec's instructions were not touched by linking.
 	qt.Check(t, qt.Equals(insns[1].Constant, int64(-1)))
