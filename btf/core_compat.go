@@ -23,7 +23,7 @@ import (
 // prototypes.
 const maxCompatDepth = 64
 
-var errTooDeepCompat = errors.New("types nested too deeply")
+var errTooDeepCompat = errors.New("types nested too deeply or too complex")
 
 // CheckTypeCompatibility reports whether localType and targetType are
 // compatible under the CO-RE rules for type relocations; only their layout
@@ -40,8 +40,22 @@ func CheckTypeCompatibility(localType Type, targetType Type) error {
 	return nil
 }
 
+// compatBudget bounds the work of one comparison: prototypes whose
+// parameters are prototypes again (or structs of structs for matching)
+// branch at every level, and a hostile graph must not make that
+// exponential.
+const compatBudget = 1 << 16
+
 func coreAreTypesCompatible(local, target Type) (bool, error) {
+	budget := compatBudget
+	return coreAreTypesCompatibleBudget(local, target, &budget)
+}
+
+func coreAreTypesCompatibleBudget(local, target Type, budget *int) (bool, error) {
 	for depth := 0; depth < maxCompatDepth; depth++ {
+		if *budget--; *budget <= 0 {
+			return false, errTooDeepCompat
+		}
 		local, target = UnderlyingType(local), UnderlyingType(target)
 		if !sameKind(local, target) {
 			return false, nil
@@ -64,7 +78,7 @@ func coreAreTypesCompatible(local, target Type) (bool, error) {
 				return false, nil
 			}
 			for i := range l.Params {
-				ok, err := coreAreTypesCompatible(l.Params[i].Type, t.Params[i].Type)
+				ok, err := coreAreTypesCompatibleBudget(l.Params[i].Type, t.Params[i].Type, budget)
 				if err != nil || !ok {
 					return ok, err
 				}
@@ -114,11 +128,15 @@ func coreNamesMatch(a, b string) bool {
 }
 
 func coreTypesMatch(local, target Type) (bool, error) {
-	return coreTypesMatchDepth(local, target, false, 0)
+	budget := compatBudget
+	return coreTypesMatchDepth(local, target, false, 0, &budget)
 }
 
-func coreTypesMatchDepth(local, target Type, behindPtr bool, depth int) (bool, error) {
+func coreTypesMatchDepth(local, target Type, behindPtr bool, depth int, budget *int) (bool, error) {
 	for ; depth < maxCompatDepth; depth++ {
+		if *budget--; *budget <= 0 {
+			return false, errTooDeepCompat
+		}
 		local, target = UnderlyingType(local), UnderlyingType(target)
 		if !coreNamesMatch(local.TypeName(), target.TypeName()) {
 			return false, nil
@@ -178,7 +196,7 @@ func coreTypesMatchDepth(local, target Type, behindPtr bool, depth int) (bool, e
 					if !coreNamesMatch(m.Name, n.Name) {
 						continue
 					}
-					ok, err := coreTypesMatchDepth(m.Type, n.Type, behindPtr, depth+1)
+					ok, err := coreTypesMatchDepth(m.Type, n.Type, behindPtr, depth+1, budget)
 					if err != nil {
 						return false, err
 					}
@@ -214,7 +232,7 @@ func coreTypesMatchDepth(local, target Type, behindPtr bool, depth int) (bool, e
 				return false, nil
 			}
 			for i := range l.Params {
-				ok, err := coreTypesMatchDepth(l.Params[i].Type, t.Params[i].Type, behindPtr, depth+1)
+				ok, err := coreTypesMatchDepth(l.Params[i].Type, t.Params[i].Type, behindPtr, depth+1, budget)
 				if err != nil || !ok {
 					return ok, err
 				}

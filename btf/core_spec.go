@@ -33,6 +33,9 @@ type coreSpec struct {
 	accesses  []coreAccess
 	raw       coreAccessor
 	bitOffset uint64
+	// steps counts matchMember calls, to bound the search through
+	// anonymous members of a hostile target.
+	steps int
 }
 
 // compositeMembers returns the members of a struct or union.
@@ -204,6 +207,9 @@ func (s *coreSpec) match(cand Type) (*coreSpec, error) {
 // matchMember finds the member named like la in the target composite t,
 // looking into anonymous members, and returns its type.
 func (s *coreSpec) matchMember(la coreAccess, localType, t Type) (Type, error) {
+	if s.steps++; s.steps > compatBudget {
+		return nil, errTooDeepCompat
+	}
 	t = UnderlyingType(t)
 	members, ok := compositeMembers(t)
 	if !ok {

@@ -20,8 +20,9 @@ import (
 // anonymous struct and union members are flattened into their parent, as C
 // lets code name their fields directly. Pointers become uint64.
 type GoFormatter struct {
-	w     strings.Builder
-	depth int
+	w      strings.Builder
+	depth  int
+	aligns map[Type]int
 
 	// Names maps types to the Go names to use when they appear inside
 	// the declared type, instead of spelling them out.
@@ -37,8 +38,12 @@ type GoFormatter struct {
 	EnumIdentifier func(name, element string) string
 }
 
-// maxGoNesting bounds how deeply anonymous types are spelled out.
-const maxGoNesting = 32
+// maxGoNesting bounds how deeply anonymous types are spelled out, and
+// maxGoDeclaration how long a declaration may get.
+const (
+	maxGoNesting     = 32
+	maxGoDeclaration = 1 << 24
+)
 
 var errGoUnsupported = errors.New("cannot be represented in Go")
 
@@ -83,6 +88,7 @@ func (gf *GoFormatter) enumIdentifier(name, element string) string {
 func (gf *GoFormatter) TypeDeclaration(name string, typ Type) (string, error) {
 	gf.w.Reset()
 	gf.depth = 0
+	gf.aligns = make(map[Type]int)
 	if _, err := fmt.Fprintf(&gf.w, "type %s ", name); err != nil {
 		return "", err
 	}
@@ -155,6 +161,11 @@ func (gf *GoFormatter) writeTypeLit(typ Type) error {
 	defer func() { gf.depth-- }()
 	if gf.depth > maxGoNesting {
 		return errTooDeep
+	}
+	if gf.w.Len() > maxGoDeclaration {
+		// Nested anonymous types repeated at every level: only a
+		// malformed graph gets here.
+		return fmt.Errorf("declaration longer than %d bytes", maxGoDeclaration)
 	}
 	switch v := typ.(type) {
 	case *Int:
@@ -274,34 +285,46 @@ func (gf *GoFormatter) writeStruct(members []Member, size uint32) error {
 
 // goAlign is the alignment Go gives the type writeType writes for typ: the
 // natural alignment of the most aligned scalar in it, whether or not the C
-// type is packed.
-func goAlign(typ Type, depth int) (int, error) {
+// type is packed. It is memoized per TypeDeclaration.
+func (gf *GoFormatter) goAlign(typ Type, depth int) (int, error) {
 	if depth > maxGoNesting {
 		return 0, errTooDeep
 	}
-	switch v := UnderlyingType(typ).(type) {
+	typ = UnderlyingType(typ)
+	if a, ok := gf.aligns[typ]; ok {
+		return a, nil
+	}
+	a := 1
+	switch v := typ.(type) {
 	case *Array:
-		return goAlign(v.Type, depth+1)
+		var err error
+		if a, err = gf.goAlign(v.Type, depth+1); err != nil {
+			return 0, err
+		}
 	case *Struct, *Union:
 		members, _ := compositeMembers(v)
-		a := 1
 		for _, m := range members {
 			if m.BitfieldSize > 0 {
 				continue
 			}
-			ma, err := goAlign(m.Type, depth+1)
+			ma, err := gf.goAlign(m.Type, depth+1)
 			if err != nil {
 				return 0, err
 			}
 			a = max(a, ma)
 		}
-		return a, nil
 	case *Int:
-		if v.Size == 16 {
-			return 1, nil // [16]byte
+		if v.Size != 16 { // [16]byte otherwise
+			a, _ = alignof(v)
+		}
+	default:
+		var err error
+		if a, err = alignof(typ); err != nil {
+			return 0, err
 		}
 	}
-	return alignof(typ)
+	gf.aligns[typ] = a
+	return a, nil
 }
 
 func (gf *GoFormatter) writeUnion(u *Union) error {
@@ -357,7 +380,7 @@ func (gf *GoFormatter) writeFields(fields []goField, size uint32) error {
 			// data, and Go pads a struct ending in one.
 			continue
 		}
-		align, err := goAlign(f.typ, 0)
+		align, err := gf.goAlign(f.typ, 0)
 		if err != nil {
 			return fmt.Errorf("field %s: %w", f.name, err)
 		}

@@ -147,12 +147,23 @@ func Sizeof(typ Type) (int, error) {
 // scalars (at most 8, the BPF word), the largest member alignment of
 // composites, or 1 for a composite whose layout shows it is packed.
 func alignof(typ Type) (int, error) {
-	return alignofDepth(typ, 0)
+	a := aligner{memo: make(map[Type]int)}
+	return a.align(typ, 0)
 }
 
-func alignofDepth(typ Type, depth int) (int, error) {
+// aligner computes alignments with a memo: a composite nested in several
+// places is examined once, so hostile graphs cannot make it exponential.
+type aligner struct {
+	memo map[Type]int
+}
+
+func (a *aligner) align(typ Type, depth int) (int, error) {
 	if depth > maxResolveDepth {
 		return 0, fmt.Errorf("alignof %s: %w", typ, errTooDeep)
+	}
+	typ = UnderlyingType(typ)
+	if n, ok := a.memo[typ]; ok {
+		return n, nil
 	}
 	clamp := func(size uint32) int {
 		if size == 0 {
@@ -161,50 +172,56 @@ func alignofDepth(typ Type, depth int) (int, error) {
 		if size > pointerSize {
 			return pointerSize
 		}
-		// Round odd sizes (a 3-byte int cannot exist, but be safe) down
-		// to a power of two.
-		a := 1
-		for a*2 <= int(size) {
-			a *= 2
+		// Round odd sizes down to a power of two.
+		n := 1
+		for n*2 <= int(size) {
+			n *= 2
 		}
-		return a
+		return n
 	}
-	switch v := UnderlyingType(typ).(type) {
+	var n int
+	var err error
+	switch v := typ.(type) {
 	case *Int:
-		return clamp(v.Size), nil
+		n = clamp(v.Size)
 	case *Enum:
-		return clamp(v.Size), nil
+		n = clamp(v.Size)
 	case *Float:
-		return clamp(v.Size), nil
+		n = clamp(v.Size)
 	case *Pointer:
-		return pointerSize, nil
+		n = pointerSize
 	case *Array:
-		return alignofDepth(v.Type, depth+1)
+		n, err = a.align(v.Type, depth+1)
 	case *Struct:
-		return alignofMembers(v.Members, v.Size, depth)
+		n, err = a.members(v.Members, v.Size, depth)
 	case *Union:
-		return alignofMembers(v.Members, v.Size, depth)
+		n, err = a.members(v.Members, v.Size, depth)
 	case *Datasec:
-		return 1, nil
+		n = 1
 	default:
 		return 0, fmt.Errorf("alignof %s: type has no alignment", typ)
 	}
+	if err != nil {
+		return 0, err
+	}
+	a.memo[typ] = n
+	return n, nil
 }
 
-func alignofMembers(members []Member, size uint32, depth int) (int, error) {
+func (a *aligner) members(members []Member, size uint32, depth int) (int, error) {
 	max := 1
 	for _, m := range members {
-		a, err := alignofDepth(m.Type, depth+1)
+		n, err := a.align(m.Type, depth+1)
 		if err != nil {
 			return 0, err
 		}
 		// A member that is not on its natural boundary means the
 		// composite is packed.
-		if m.BitfieldSize == 0 && m.Offset%Bits(8*a) != 0 {
+		if m.BitfieldSize == 0 && m.Offset%Bits(8*n) != 0 {
 			return 1, nil
 		}
-		if a > max {
-			max = a
+		if n > max {
+			max = n
 		}
 	}
 	if size%uint32(max) != 0 {
