@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bpfkit/ebpf"
+	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/tracefs"
 )
 
@@ -37,13 +38,9 @@ func Tracepoint(group, name string, prog *ebpf.Program, opts *TracepointOptions)
 	if prog.Type() != ebpf.TracePoint {
 		return nil, fmt.Errorf("tracepoint %s/%s: program %s has type %s, want TracePoint", group, name, prog, prog.Type())
 	}
-	id, err := tracefs.EventID(group, name)
+	fd, err := tracepointEvent(group, name)
 	if err != nil {
-		return nil, fmt.Errorf("tracepoint %s/%s: %w", group, name, err)
-	}
-	fd, err := openTracepointEvent(id, -1)
-	if err != nil {
-		return nil, fmt.Errorf("tracepoint %s/%s: %w", group, name, err)
+		return nil, err
 	}
 	pe := &perfEvent{fd: fd}
 	l, err := attachPerfEvent(pe, prog, opts.Cookie)
@@ -52,4 +49,18 @@ func Tracepoint(group, name string, prog *ebpf.Program, opts *TracepointOptions)
 		return nil, fmt.Errorf("tracepoint %s/%s: %w", group, name, err)
 	}
 	return l, nil
+}
+
+// tracepointEvent opens a perf event of the tracepoint group/name for every
+// process.
+func tracepointEvent(group, name string) (*sys.FD, error) {
+	id, err := tracefs.EventID(group, name)
+	if err != nil {
+		return nil, fmt.Errorf("tracepoint %s/%s: %w", group, name, err)
+	}
+	fd, err := openTracepointEvent(id, -1)
+	if err != nil {
+		return nil, fmt.Errorf("tracepoint %s/%s: %w", group, name, err)
+	}
+	return fd, nil
 }
