@@ -77,6 +77,22 @@ func (kt *kernelTypes) find(name, symbol string, target any) (spec *btf.Spec, mo
 	return spec, module, nil
 }
 
+// findIn is find restricted to module's BTF when module is not "" (an
+// attach target written "module:function").
+func (kt *kernelTypes) findIn(module, name, symbol string, target any) (*btf.Spec, string, error) {
+	if module == "" {
+		return kt.find(name, symbol, target)
+	}
+	spec, err := kt.cache.Module(module)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := spec.TypeByName(name, target); err != nil {
+		return nil, "", fmt.Errorf("module %s: %w", module, err)
+	}
+	return spec, module, nil
+}
+
 // handle returns the open BTF handle of module, finding it among the BTF
 // objects the kernel has loaded the first time it is asked for.
 func (kt *kernelTypes) handle(module string) (*btf.Handle, error) {

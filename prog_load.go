@@ -156,9 +156,10 @@ func loadProgramSpec(spec *ProgramSpec, opts *ProgramOptions, c *btf.Cache) (*Pr
 	if attr.ProgName, err = programName(spec.Name); err != nil {
 		return nil, err
 	}
+	if err := resolveAttachTarget(spec, &attr, kt); err != nil {
+		return nil, err
+	}
 	if spec.AttachTarget != nil {
-		// Extension and tracing programs attached to another program.
-		attr.AttachProgFd = spec.AttachTarget.fd.Uint()
 		defer runtime.KeepAlive(spec.AttachTarget)
 	}
 
@@ -352,6 +353,13 @@ func explainLoadError(spec *ProgramSpec, insns asm.Instructions, err error) erro
 		return err
 	}
 
+	if errors.Is(err, unix.EPERM) && hasCapSysAdmin() && kernelAtLeast("5.11") {
+		// Not a missing privilege (nor, since 5.11, RLIMIT_MEMLOCK): the
+		// kernel refuses the program type itself (tracing, LSM and
+		// extension programs under lockdown or some LSM policies).
+		return fmt.Errorf("the kernel refuses %s programs even with CAP_SYS_ADMIN (lockdown, an LSM policy or a restricted build): %w", spec.Type, err)
+	}
+
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
 		if perr := haveProgramType(spec.Type); perr != nil {
 			return perr
@@ -375,4 +383,15 @@ func explainLoadError(spec *ProgramSpec, insns asm.Instructions, err error) erro
 		ve.Source = internal.LogSource(ve.Log)
 	}
 	return ve
+}
+
+// hasCapSysAdmin reports whether the process has CAP_SYS_ADMIN in its
+// effective set, which covers every privilege BPF_PROG_LOAD checks.
+func hasCapSysAdmin() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[unix.CAP_SYS_ADMIN/32].Effective&(1<<(unix.CAP_SYS_ADMIN%32)) != 0
 }

@@ -2,6 +2,7 @@ package ebpf
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/kallsyms"
 	"github.com/bpfkit/ebpf/internal/kconfig"
+	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
@@ -325,4 +327,128 @@ func sortedProgramNames(spec *CollectionSpec) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// attachBTFID returns the attach_btf_id the kernel reports for prog.
+func attachBTFID(t *testing.T, prog *Program) btf.TypeID {
+	t.Helper()
+	var info sys.ProgInfo
+	qt.Assert(t, qt.IsNil(sys.ObjInfo(prog.fd, &info)))
+	return btf.TypeID(info.AttachBtfId)
+}
+
+// kernelTypeID returns the ID of the named type in the kernel's BTF.
+func kernelTypeID(t *testing.T, name string, typ any) btf.TypeID {
+	t.Helper()
+	kernel, err := btf.LoadKernelSpec()
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.IsNil(kernel.TypeByName(name, typ)))
+	id, err := kernel.TypeID(reflectValue(typ))
+	qt.Assert(t, qt.IsNil(err))
+	return id
+}
+
+func reflectValue(typ any) btf.Type {
+	switch v := typ.(type) {
+	case **btf.Func:
+		return *v
+	case **btf.Typedef:
+		return *v
+	case **btf.Struct:
+		return *v
+	}
+	panic(fmt.Sprintf("%T", typ))
+}
+
+func TestTestdataTracing(t *testing.T) {
+	obj := openTestObject(t, "link_tracing")
+	var fn *btf.Func
+	var td *btf.Typedef
+	for _, tc := range []struct {
+		prog   string
+		kind   string // for SkipIfForbidden, "" if the kernel allows it
+		target btf.TypeID
+	}{
+		{"kp", "", 0},
+		{"kretp", "", 0},
+		{"kp_multi", "", 0},
+		{"kretp_multi", "", 0},
+		{"on_fentry", "tracing", kernelTypeID(t, "bpf_fentry_test1", &fn)},
+		{"on_fexit", "tracing", kernelTypeID(t, "bpf_fentry_test1", &fn)},
+		{"on_fmod_ret", "tracing", kernelTypeID(t, "bpf_modify_return_test", &fn)},
+		{"on_tp_btf", "tracing", kernelTypeID(t, "btf_trace_sys_enter", &td)},
+		{"on_file_open", "LSM", kernelTypeID(t, "bpf_lsm_file_open", &fn)},
+	} {
+		t.Run(tc.prog, func(t *testing.T) {
+			prog, err := NewProgram(obj.programSpec(tc.prog))
+			if tc.kind != "" {
+				testutils.SkipIfForbidden(t, err, tc.kind)
+			}
+			testutils.SkipIfNotSupported(t, err)
+			qt.Assert(t, qt.IsNil(err))
+			defer prog.Close()
+			qt.Check(t, qt.Equals(attachBTFID(t, prog), tc.target))
+		})
+	}
+
+	// A target the kernel lacks is named before anything is loaded.
+	spec := obj.programSpec("on_fentry")
+	spec.AttachTo = "bpfkit_no_such_function"
+	_, err := NewProgram(spec)
+	qt.Check(t, qt.ErrorIs(err, ErrNotSupported))
+	qt.Check(t, qt.ErrorMatches(err, `program "on_fentry": attach target: fentry bpfkit_no_such_function \(no bpfkit_no_such_function in the kernel's BTF\) not supported`))
+}
+
+func TestTestdataIterators(t *testing.T) {
+	obj := openTestObject(t, "link_iter")
+	var fn *btf.Func
+	for name, target := range map[string]btf.TypeID{
+		"dump_task": kernelTypeID(t, "bpf_iter_task", &fn),
+		"dump_map":  kernelTypeID(t, "bpf_iter_bpf_map", &fn),
+	} {
+		t.Run(name, func(t *testing.T) {
+			prog := obj.load(name)
+			qt.Check(t, qt.Equals(attachBTFID(t, prog), target))
+		})
+	}
+}
+
+func TestTestdataExtension(t *testing.T) {
+	target := openTestObject(t, "link_freplace_target")
+	entry := target.load("freplace_entry")
+	ret, _, err := entry.Test(packet)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(8)))
+
+	ext := openTestObject(t, "link_freplace")
+	spec := ext.programSpec("new_replace_me")
+	qt.Check(t, qt.Equals(spec.AttachTo, "replace_me"))
+	spec.AttachTarget = entry
+	prog, err := NewProgram(spec)
+	testutils.SkipIfForbidden(t, err, "extension")
+	qt.Assert(t, qt.IsNil(err))
+	defer prog.Close()
+
+	spec.AttachTo = "bpfkit_no_such_function"
+	_, err = NewProgram(spec)
+	qt.Check(t, qt.ErrorMatches(err, `program "new_replace_me": attach target program .*: function "bpfkit_no_such_function": .*not found`))
+}
+
+func TestTestdataStructOps(t *testing.T) {
+	obj := openTestObject(t, "struct_ops")
+	var st *btf.Struct
+	want := kernelTypeID(t, "tcp_congestion_ops", &st)
+	for _, name := range sortedProgramNames(obj.spec) {
+		t.Run(name, func(t *testing.T) {
+			spec := obj.programSpec(name)
+			if spec.Type != StructOps {
+				t.Skip("not a struct_ops program")
+			}
+			prog, err := NewProgram(spec)
+			testutils.SkipIfNotSupported(t, err)
+			qt.Assert(t, qt.IsNil(err))
+			defer prog.Close()
+			qt.Check(t, qt.Equals(attachBTFID(t, prog), want))
+		})
+	}
 }
