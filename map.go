@@ -261,10 +261,6 @@ func createMap(spec *MapSpec, inner *sys.FD) (_ *Map, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if spec.Type == StructOpsMap {
-		return nil, fmt.Errorf("%s maps are created with their programs, not by NewMap: %w", spec.Type, ErrNotSupported)
-	}
-
 	attr := sys.MapCreateAttr{
 		MapType:    sys.MapType(spec.Type),
 		KeySize:    spec.KeySize,
@@ -283,7 +279,13 @@ func createMap(spec *MapSpec, inner *sys.FD) (_ *Map, err error) {
 		attr.MapName = name
 	}
 
-	if spec.Key != nil || spec.Value != nil {
+	if spec.Type == StructOpsMap {
+		kv, err := prepareStructOps(spec, &attr)
+		if err != nil {
+			return nil, err
+		}
+		defer kv.fd.Close()
+	} else if spec.Key != nil || spec.Value != nil {
 		kv, err := loadMapBTF(spec.Key, spec.Value)
 		if err != nil {
 			return nil, err
@@ -297,7 +299,8 @@ func createMap(spec *MapSpec, inner *sys.FD) (_ *Map, err error) {
 	}
 
 	fd, err := sys.MapCreate(&attr)
-	if err != nil && attr.BtfFd != 0 && (errors.Is(err, unix.EINVAL) || errors.Is(err, sys.ENOTSUPP)) && !needsBTF(spec.Value) {
+	if err != nil && attr.BtfFd != 0 && spec.Type != StructOpsMap &&
+		(errors.Is(err, unix.EINVAL) || errors.Is(err, sys.ENOTSUPP)) && !needsBTF(spec.Value) {
 		// Some map types took key/value BTF only in later kernels (e.g.
 		// arrays of maps before 5.9). The map works without it.
 		attr.BtfFd, attr.BtfKeyTypeId, attr.BtfValueTypeId = 0, 0, 0
@@ -306,7 +309,7 @@ func createMap(spec *MapSpec, inner *sys.FD) (_ *Map, err error) {
 	if err != nil {
 		return nil, explainMapCreateError(spec, err)
 	}
-	return newMap(fd, spec.Name, spec.Type, spec.KeySize, spec.ValueSize, spec.MaxEntries, spec.Flags)
+	return newMap(fd, spec.Name, spec.Type, attr.KeySize, attr.ValueSize, attr.MaxEntries, spec.Flags)
 }
 
 // mapObjName returns the name the kernel gets: none before 4.15, without
