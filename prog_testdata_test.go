@@ -108,6 +108,43 @@ func (o *testObject) num(name string) uint64 {
 	return 0
 }
 
+func TestTestdataDefaultObject(t *testing.T) {
+	obj := openTestObject(t, "bpfobj_default")
+	xdp := obj.load("xdp_count")
+	for i := 0; i < 3; i++ {
+		ret, _, err := xdp.Test(packet)
+		qt.Assert(t, qt.IsNil(err))
+		qt.Check(t, qt.Equals(ret, uint32(2))) // XDP_PASS
+	}
+	var packets uint64
+	qt.Assert(t, qt.IsNil(obj.mapByName("packets").Lookup(uint32(0), &packets)))
+	qt.Check(t, qt.Equals(packets, 3))
+	qt.Check(t, qt.Equals(obj.num("bytes"), 3*64))
+	qt.Check(t, qt.Equals(obj.num("runs"), 103))
+
+	_, _, err := xdp.Test(make([]byte, 13))
+	qt.Check(t, qt.ErrorIs(err, unix.EINVAL))
+
+	sock := obj.load("socket_count")
+	ret, _, err := sock.Test(packet)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(50)))
+	qt.Assert(t, qt.IsNil(obj.mapByName("packets").Lookup(uint32(0), &packets)))
+	qt.Check(t, qt.Equals(packets, 4))
+	qt.Check(t, qt.Equals(obj.num("bytes"), 3*64+50))
+}
+
+func TestTestdataGlobals(t *testing.T) {
+	obj := openTestObject(t, "globals")
+	prog := obj.load("read_globals")
+	ret, _, err := prog.Test(packet)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Check(t, qt.Equals(ret, uint32(7)))
+	qt.Check(t, qt.Equals(obj.num("bss_u64"), 0x1122334455667788))
+	qt.Check(t, qt.Equals(obj.num("data_u32"), 43))
+	qt.Check(t, qt.Equals(obj.num("custom_u32"), 0xcafe+1))
+}
+
 func TestTestdataSubprograms(t *testing.T) {
 	obj := openTestObject(t, "subprogs")
 	compute := obj.load("compute")
@@ -449,6 +486,30 @@ func TestTestdataStructOps(t *testing.T) {
 			qt.Assert(t, qt.IsNil(err))
 			defer prog.Close()
 			qt.Check(t, qt.Equals(attachBTFID(t, prog), want))
+		})
+	}
+}
+
+// TestTestdataLoadFaults fails the bpf(2) calls of loading programs with
+// maps, BTF, func and line info, CO-RE, kfuncs, ksyms and a .kconfig map
+// one after the other; every failure must close what it opened.
+func TestTestdataLoadFaults(t *testing.T) {
+	for _, tc := range []struct{ object, program string }{
+		{"subprogs", "compute"},
+		{"core", "core_relos"},
+		{"kconfig", "read_kconfig"},
+		{"ksyms", "use_ksyms"},
+		{"kfuncs", "use_kfuncs"},
+	} {
+		t.Run(tc.program, func(t *testing.T) {
+			obj := openTestObject(t, tc.object)
+			spec := obj.programSpec(tc.program)
+			// Create the maps and run the probes first: they are not what
+			// this test walks.
+			obj.load(tc.program)
+			walkFaults(t, func() (*Program, error) {
+				return NewProgramWithOptions(spec, ProgramOptions{LogLevel: LogLevelBranch})
+			}, true)
 		})
 	}
 }
