@@ -293,3 +293,42 @@ func TestSizeofAndHelpers(t *testing.T) {
 		qt.Assert(t, qt.Equals(essentialName(name), want), qt.Commentf("%s", name))
 	}
 }
+
+func TestSpecConcurrentUse(t *testing.T) {
+	spec, err := LoadKernelSpec()
+	if err != nil {
+		t.Skip("no kernel BTF:", err)
+	}
+	cache := NewCache()
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			var err error
+			defer func() { done <- err }()
+			k, err := cache.Kernel()
+			if err != nil {
+				return
+			}
+			for i, name := range vmlinuxBenchTypes {
+				var s *Struct
+				if (i+g)%2 == 0 {
+					err = spec.TypeByName(name, &s)
+				} else {
+					err = k.TypeByName(name, &s)
+				}
+				if err != nil {
+					return
+				}
+				if _, err = spec.TypeID(s); err != nil && (i+g)%2 == 0 {
+					return
+				}
+				err = nil
+			}
+			var fn *Func
+			err = spec.TypeByName("bpf_map_lookup_elem", &fn)
+		}()
+	}
+	for range 4 {
+		qt.Assert(t, qt.IsNil(<-done))
+	}
+}
