@@ -10,8 +10,11 @@
 // # Layouts
 //
 // A fixed-size Go type (booleans, integers, floats, arrays and structs of
-// them) has the memory layout of the equivalent C type on every platform Go
-// and the kernel share, so its bytes are what the kernel expects. LayoutOf
+// them) has the memory layout of the equivalent C type of the host, so its
+// bytes are what the kernel and BPF programs expect. One exception: 32-bit
+// platforms (386, arm) align 64-bit fields to 4 bytes where BPF aligns them
+// to 8; such structs usually differ in size from the map's and are refused,
+// and explicit padding fields fix them. LayoutOf
 // analyses a type once (the result is cached): its size, the padding bytes
 // the compiler inserted (holes), and where its bools are. Types with a
 // pointer, a slice, a string, a map, a channel, a function, an interface or

@@ -97,10 +97,13 @@ func TestMarshalPacked(t *testing.T) {
 	qt.Assert(t, qt.IsNil(err))
 	qt.Assert(t, qt.DeepEquals(buf.Bytes(), cat(ne64(1), ne32(2))))
 
-	// The C layout (16 bytes, trailing padding) works too.
-	buf, err = Marshal(v, 16)
-	qt.Assert(t, qt.IsNil(err))
-	qt.Assert(t, qt.DeepEquals(buf.Bytes(), cat(ne64(1), ne32(2), make([]byte, 4))))
+	// The C layout (16 bytes, trailing padding) works too, where the
+	// platform aligns uint64 to 8.
+	if unsafe.Sizeof(v) == 16 {
+		buf, err = Marshal(v, 16)
+		qt.Assert(t, qt.IsNil(err))
+		qt.Assert(t, qt.DeepEquals(buf.Bytes(), cat(ne64(1), ne32(2), make([]byte, 4))))
+	}
 
 	var out packedOnly
 	qt.Assert(t, qt.IsNil(Unmarshal(&out, cat(ne64(3), ne32(4)))))
