@@ -108,8 +108,10 @@ func TestMarshalPacked(t *testing.T) {
 	var out packedOnly
 	qt.Assert(t, qt.IsNil(Unmarshal(&out, cat(ne64(3), ne32(4)))))
 	qt.Assert(t, qt.Equals(out, packedOnly{3, 4}))
-	qt.Assert(t, qt.IsNil(Unmarshal(&out, cat(ne64(5), ne32(6), []byte{9, 9, 9, 9}))))
-	qt.Assert(t, qt.Equals(out, packedOnly{5, 6}))
+	if unsafe.Sizeof(out) == 16 {
+		qt.Assert(t, qt.IsNil(Unmarshal(&out, cat(ne64(5), ne32(6), []byte{9, 9, 9, 9}))))
+		qt.Assert(t, qt.Equals(out, packedOnly{5, 6}))
+	}
 }
 
 func TestMarshalErrors(t *testing.T) {
