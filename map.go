@@ -280,7 +280,7 @@ func createMap(spec *MapSpec, inner *sys.FD) (_ *Map, err error) {
 	}
 
 	if spec.Type == StructOpsMap {
-		kv, err := prepareStructOps(spec, &attr)
+		kv, err := prepareStructOpsMap(spec, &attr)
 		if err != nil {
 			return nil, err
 		}

@@ -48,9 +48,11 @@ type batchIterState struct {
 
 // walkIterState is the state of a next-key walk.
 type walkIterState struct {
-	cursor []byte // the current key; nil before the first
-	value  []byte
-	steps  uint32
+	started bool   // cursor holds the current key
+	cursor  []byte // the current key
+	next    []byte // room for the next one
+	value   []byte
+	steps   uint32
 }
 
 // Iterate returns an iterator over the map's entries. Iterators are
@@ -167,24 +169,25 @@ func (mi *MapIterator) fillBatch() error {
 	}
 }
 
-// nextWalk returns the next entry of a next-key walk.
+// nextWalk returns the next entry of a next-key walk: two bpf(2) calls
+// into the iterator's own buffers, no allocation.
 func (mi *MapIterator) nextWalk(keyOut, valueOut any) bool {
 	w := &mi.walk
 	m := mi.m
 	if w.value == nil {
-		w.value = make([]byte, max(m.fullValueSize, 1))[:m.fullValueSize]
+		ks := int(m.keySize)
+		buf := make([]byte, 2*ks+m.fullValueSize+1)
+		w.cursor, w.next, w.value = buf[:ks:ks], buf[ks:2*ks:2*ks], buf[2*ks:2*ks+m.fullValueSize]
 	}
-	next := make([]byte, m.keySize)
 	// Array-like maps have every key, so their walk ends after maxEntries
 	// steps; a hash map that restarts because its keys are deleted under
 	// it is stopped after as many.
 	for w.steps <= m.maxEntries {
-		var err error
-		if w.cursor == nil {
-			err = m.nextKey(nil, next)
-		} else {
-			err = m.nextKey(w.cursor, next)
+		var prev unsafe.Pointer
+		if w.started {
+			prev = unsafe.Pointer(unsafe.SliceData(w.cursor))
 		}
+		err := m.nextKeyRaw(prev, unsafe.Pointer(unsafe.SliceData(w.next)))
 		if errors.Is(err, ErrKeyNotExist) {
 			mi.done = true
 			return false
@@ -193,13 +196,11 @@ func (mi *MapIterator) nextWalk(keyOut, valueOut any) bool {
 			mi.err = fmt.Errorf("iterate: %w", err)
 			return false
 		}
+		w.started = true
 		w.steps++
-		w.cursor, next = next, w.cursor
-		if next == nil {
-			next = make([]byte, m.keySize)
-		}
+		w.cursor, w.next = w.next, w.cursor
 
-		err = m.lookup(w.cursor, unsafe.Pointer(unsafe.SliceData(w.value)), 0)
+		err = m.lookupRaw(unsafe.Pointer(unsafe.SliceData(w.cursor)), unsafe.Pointer(unsafe.SliceData(w.value)))
 		if errors.Is(err, ErrKeyNotExist) {
 			// Deleted since NextKey returned it, or an empty slot of a
 			// program or map array: skip it.

@@ -286,11 +286,8 @@ func (m *Map) nextKey(key, nextKeyOut any) error {
 		scratch = make([]byte, size)
 		out = unsafe.Pointer(unsafe.SliceData(scratch))
 	}
-	attr := sys.MapGetNextKeyAttr{MapFd: m.fd.Uint(), Key: sys.NewPointer(kp), NextKey: sys.NewPointer(out)}
-	err := sys.MapGetNextKey(&attr)
-	runtime.KeepAlive(m.fd)
-	if err != nil {
-		return m.opError("next key", &m.errs.nextKey, err)
+	if err := m.nextKeyRaw(kp, out); err != nil {
+		return err
 	}
 	if direct {
 		c.Finish(out, size)
@@ -298,6 +295,30 @@ func (m *Map) nextKey(key, nextKeyOut any) error {
 	}
 	if err := c.Unmarshal(nextKeyOut, scratch); err != nil {
 		return m.encodeError("next key", "key", err)
+	}
+	return nil
+}
+
+// nextKeyRaw writes the key following the one at kp (nil: the first) to
+// out, which has room for a key.
+func (m *Map) nextKeyRaw(kp, out unsafe.Pointer) error {
+	attr := sys.MapGetNextKeyAttr{MapFd: m.fd.Uint(), Key: sys.NewPointer(kp), NextKey: sys.NewPointer(out)}
+	err := sys.MapGetNextKey(&attr)
+	runtime.KeepAlive(m.fd)
+	if err != nil {
+		return m.opError("next key", &m.errs.nextKey, err)
+	}
+	return nil
+}
+
+// lookupRaw reads the value of the key at kp into out, which has room for
+// a full value.
+func (m *Map) lookupRaw(kp, out unsafe.Pointer) error {
+	attr := sys.MapLookupElemAttr{MapFd: m.fd.Uint(), Key: sys.NewPointer(kp), Value: sys.NewPointer(out)}
+	err := sys.MapLookupElem(&attr)
+	runtime.KeepAlive(m.fd)
+	if err != nil {
+		return m.opError("lookup", &m.errs.lookup, err)
 	}
 	return nil
 }

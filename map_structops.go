@@ -16,20 +16,20 @@ import (
 // map against it. Filling the value (the program descriptors) is the
 // collection loader's job; NewMap only creates the map.
 
-// structOpsKernelBTF is the kernel's BTF, read once (lazily decoded, so
+// mapStructOpsKernelBTF is the kernel's BTF, read once (lazily decoded, so
 // looking up one type is cheap).
-var structOpsKernelBTF = sync.OnceValues(func() (*btf.Spec, error) {
+var mapStructOpsKernelBTF = sync.OnceValues(func() (*btf.Spec, error) {
 	return btf.LoadSpec("/sys/kernel/btf/vmlinux")
 })
 
-// structOpsTarget returns the ID and size of the kernel's wrapper type for
+// mapStructOpsValueType returns the ID and size of the kernel's wrapper type for
 // the struct a struct_ops map implements.
-func structOpsTarget(value btf.Type) (btf.TypeID, uint32, error) {
+func mapStructOpsValueType(value btf.Type) (btf.TypeID, uint32, error) {
 	st, ok := btf.As[*btf.Struct](value)
 	if !ok || st.Name == "" {
 		return 0, 0, fmt.Errorf("%s: the Value type must be the named struct the map implements", StructOpsMap)
 	}
-	kernel, err := structOpsKernelBTF()
+	kernel, err := mapStructOpsKernelBTF()
 	if err != nil {
 		return 0, 0, fmt.Errorf("%s %s: kernel BTF: %w", StructOpsMap, st.Name, err)
 	}
@@ -52,12 +52,12 @@ func structOpsTarget(value btf.Type) (btf.TypeID, uint32, error) {
 	return id, uint32(size), nil
 }
 
-// prepareStructOps fills attr for a struct_ops map and returns the BTF the
+// prepareStructOpsMap fills attr for a struct_ops map and returns the BTF the
 // kernel needs alongside (the value type; the kernel wants a BTF object
 // even though it checks the map against its own type). The spec's key size
 // and capacity default to what the kernel requires: 4 and 1.
-func prepareStructOps(spec *MapSpec, attr *sys.MapCreateAttr) (*mapBTF, error) {
-	id, size, err := structOpsTarget(spec.Value)
+func prepareStructOpsMap(spec *MapSpec, attr *sys.MapCreateAttr) (*mapBTF, error) {
+	id, size, err := mapStructOpsValueType(spec.Value)
 	if err != nil {
 		return nil, err
 	}
