@@ -321,7 +321,9 @@ func checkLinkFD(fd *sys.FD) error {
 	if err != nil {
 		return fmt.Errorf("inspect %s: %w", fd, err)
 	}
-	if target != "anon_inode:bpf-link" {
+	// A new link's file is "bpf_link"; one reopened from a pin or an ID
+	// "bpf-link".
+	if target != "anon_inode:bpf_link" && target != "anon_inode:bpf-link" {
 		return fmt.Errorf("%s is %s, not a BPF link", fd, target)
 	}
 	return nil
