@@ -249,7 +249,7 @@ func (st *stringTables) get(index uint32) (string, error) {
 	}
 	data, err := st.file.sectionData(sec)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("section %q: %w", sec.name, err)
 	}
 	tab := string(data)
 	if st.n < len(st.index) {
@@ -292,7 +292,7 @@ func (f *elfFile) readSymbols(strtabs *stringTables) error {
 	}
 	data, err := f.sectionData(symtab)
 	if err != nil {
-		return err
+		return fmt.Errorf("section %q: %w", symtab.name, err)
 	}
 	names, err := strtabs.get(symtab.link)
 	if err != nil {
@@ -324,16 +324,16 @@ func (f *elfFile) readSymbols(strtabs *stringTables) error {
 }
 
 // sectionData returns the bytes of sec, without copying. SHT_NOBITS
-// sections have none.
+// sections have none. Errors don't name the section: callers do.
 func (f *elfFile) sectionData(sec *elfSection) ([]byte, error) {
 	if sec.typ == elf.SHT_NOBITS {
 		return nil, nil
 	}
 	if sec.flags&elf.SHF_COMPRESSED != 0 {
-		return nil, fmt.Errorf("section %q: compressed sections are not supported", sec.name)
+		return nil, fmt.Errorf("compressed sections are not supported: %w", ErrNotSupported)
 	}
 	if sec.offset > uint64(len(f.data)) || sec.size > uint64(len(f.data))-sec.offset {
-		return nil, fmt.Errorf("section %q: %d bytes at %d are beyond the end of the object", sec.name, sec.size, sec.offset)
+		return nil, fmt.Errorf("%d bytes at %d are beyond the end of the object", sec.size, sec.offset)
 	}
 	return f.data[sec.offset : sec.offset+sec.size : sec.offset+sec.size], nil
 }
@@ -356,7 +356,7 @@ func (f *elfFile) relocations(sec *elfSection) ([]elfReloc, error) {
 	}
 	data, err := f.sectionData(sec)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("section %q: %w", sec.name, err)
 	}
 	n := len(data) / elfRelSize
 	if n == 0 {

@@ -202,7 +202,7 @@ func (r *elfReader) classifySections() error {
 	if license != nil {
 		data, err := r.sectionData(license)
 		if err != nil {
-			return err
+			return fmt.Errorf("section %q: %w", license.name, err)
 		}
 		// Like a C string: up to the first NUL.
 		if i := bytes.IndexByte(data, 0); i >= 0 {
@@ -213,7 +213,7 @@ func (r *elfReader) classifySections() error {
 	if version != nil {
 		data, err := r.sectionData(version)
 		if err != nil {
-			return err
+			return fmt.Errorf("section %q: %w", version.name, err)
 		}
 		if len(data) < 4 {
 			return fmt.Errorf("section %q: %d bytes are too few for a version", version.name, len(data))
