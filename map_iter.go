@@ -3,6 +3,7 @@ package ebpf
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -36,6 +37,7 @@ type batchIterState struct {
 	enabled bool
 	started bool // the kernel has been asked at least once
 	last    bool // the kernel reported the end: no more batches
+	buf     *[]byte // from iterBufs: cursor, keys and values
 	cursor  []byte
 	keys    []byte
 	values  []byte
@@ -53,6 +55,36 @@ type walkIterState struct {
 	next    []byte // room for the next one
 	value   []byte
 	steps   uint32
+}
+
+// iterBufs recycles the buffers of batched iterations: a program that walks
+// a map every second reuses one buffer instead of allocating each time.
+var iterBufs sync.Pool // *[]byte
+
+// allocate points the batch buffers at a (recycled) buffer for count
+// entries.
+func (b *batchIterState) allocate(cursorLen, keySize, valueSize int) {
+	need := cursorLen + b.count*(keySize+valueSize)
+	b.release()
+	buf, _ := iterBufs.Get().(*[]byte)
+	if buf == nil || cap(*buf) < need {
+		fresh := make([]byte, need)
+		buf = &fresh
+	}
+	*buf = (*buf)[:need]
+	b.buf = buf
+	all := *buf
+	b.cursor, all = all[:cursorLen:cursorLen], all[cursorLen:]
+	b.keys, all = all[:b.count*keySize:b.count*keySize], all[b.count*keySize:]
+	b.values = all[:b.count*valueSize]
+}
+
+// release gives the buffers back once the iteration no longer needs them.
+func (b *batchIterState) release() {
+	if b.buf != nil {
+		iterBufs.Put(b.buf)
+	}
+	b.buf, b.cursor, b.keys, b.values = nil, nil, nil, nil
 }
 
 // Iterate returns an iterator over the map's entries. Iterators are
@@ -102,9 +134,11 @@ func (mi *MapIterator) nextBatched(keyOut, valueOut any) (ok, fallback bool) {
 	for b.next >= b.n {
 		if b.last {
 			mi.done = true
+			b.release()
 			return false, false
 		}
 		if err := mi.fillBatch(); err != nil {
+			b.release()
 			if b.returned == 0 && !b.started && isBatchUnsupported(err) {
 				return false, true
 			}
@@ -118,6 +152,7 @@ func (mi *MapIterator) nextBatched(keyOut, valueOut any) (ok, fallback bool) {
 	ks, vs := int(m.keySize), m.fullValueSize
 	if err := mi.decode(keyOut, valueOut, b.keys[i*ks:(i+1)*ks], b.values[i*vs:(i+1)*vs]); err != nil {
 		mi.err = err
+		b.release()
 		return false, false
 	}
 	return true, false
@@ -133,15 +168,14 @@ func isBatchUnsupported(err error) bool {
 func (mi *MapIterator) fillBatch() error {
 	b := &mi.batch
 	m := mi.m
+	cursorLen := max(int(m.keySize), 4)
 	if b.cursor == nil {
 		entry := int(m.keySize) + m.fullValueSize
 		b.count = int(min(uint64(m.maxEntries), uint64(max(iterBatchBytes/max(entry, 1), 1))))
 		if b.count == 0 {
 			b.count = 1
 		}
-		b.cursor = make([]byte, max(int(m.keySize), 4))
-		b.keys = make([]byte, b.count*int(m.keySize))
-		b.values = make([]byte, b.count*m.fullValueSize)
+		b.allocate(cursorLen, int(m.keySize), m.fullValueSize)
 	}
 	for {
 		var in unsafe.Pointer
@@ -153,9 +187,10 @@ func (mi *MapIterator) fillBatch() error {
 		if errors.Is(err, unix.ENOSPC) && b.count < int(m.maxEntries) {
 			// A hash bucket holds more entries than fit: grow and retry
 			// from the same place.
+			cursor := append([]byte(nil), b.cursor...)
 			b.count = min(b.count*2, int(m.maxEntries))
-			b.keys = make([]byte, b.count*int(m.keySize))
-			b.values = make([]byte, b.count*m.fullValueSize)
+			b.allocate(cursorLen, int(m.keySize), m.fullValueSize)
+			copy(b.cursor, cursor)
 			continue
 		}
 		if errors.Is(err, unix.ENOENT) {
