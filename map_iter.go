@@ -35,8 +35,8 @@ type MapIterator struct {
 // batchIterState is the state of a batched iteration.
 type batchIterState struct {
 	enabled bool
-	started bool // the kernel has been asked at least once
-	last    bool // the kernel reported the end: no more batches
+	started bool    // the kernel has been asked at least once
+	last    bool    // the kernel reported the end: no more batches
 	buf     *[]byte // from iterBufs: cursor, keys and values
 	cursor  []byte
 	keys    []byte
