@@ -215,6 +215,32 @@ func TestTestdataCORE(t *testing.T) {
 	qt.Check(t, qt.Not(qt.Equals(obj.num("local_type_id"), 0)))
 }
 
+// TestTestdataCOREKernelTypes relocates against types given in
+// ProgramOptions instead of the kernel's.
+func TestTestdataCOREKernelTypes(t *testing.T) {
+	obj := openTestObject(t, "core")
+	kernel, err := btf.LoadKernelSpec()
+	qt.Assert(t, qt.IsNil(err))
+	var empty btf.Builder
+	none, err := empty.Spec()
+	qt.Assert(t, qt.IsNil(err))
+
+	prog, err := NewProgramWithOptions(obj.programSpec("core_relos"), ProgramOptions{KernelTypes: kernel})
+	qt.Assert(t, qt.IsNil(err))
+	prog.Close()
+
+	// Types that lack task_struct leave its relocations without target:
+	// the poisoned access is named.
+	_, err = NewProgramWithOptions(obj.programSpec("core_relos"), ProgramOptions{KernelTypes: none})
+	qt.Check(t, qt.ErrorIs(err, errCOREPoisoned))
+	qt.Check(t, qt.ErrorMatches(err, `program "core_relos": instruction \d+: CO-RE relocation .*: no target in the kernel's BTF: .*`))
+
+	// ExtraRelocationTargets are searched too.
+	prog, err = NewProgramWithOptions(obj.programSpec("core_relos"), ProgramOptions{KernelTypes: none, ExtraRelocationTargets: []*btf.Spec{kernel}})
+	qt.Assert(t, qt.IsNil(err))
+	prog.Close()
+}
+
 func TestTestdataKsyms(t *testing.T) {
 	obj := openTestObject(t, "ksyms")
 	prog := obj.load("use_ksyms")
