@@ -1,6 +1,8 @@
 package btf
 
 import (
+	"encoding/binary"
+	"os"
 	"runtime"
 	"testing"
 )
@@ -74,6 +76,107 @@ func BenchmarkVmlinuxAll(b *testing.B) {
 				b.Fatal(err)
 			}
 			n++
+		}
+	}
+}
+
+// BenchmarkVmlinuxIndex: only the load-time pass over the kernel's BTF
+// (checkpoints, name index), from the mapping and from heap memory.
+func BenchmarkVmlinuxIndex(b *testing.B) {
+	requireVmlinux(b)
+	data, err := os.ReadFile(vmlinuxPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mapped, _ := mapKernelBTF(vmlinuxPath)
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"heap", data}, {"mmap", mapped}} {
+		if c.data == nil {
+			continue
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := newRawSpec(c.data, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVmlinuxDecode: only decoding the 20 structs (and what they
+// reference) from an existing index.
+func BenchmarkVmlinuxDecode(b *testing.B) {
+	requireVmlinux(b)
+	spec, err := LoadSpec(vmlinuxPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		view := newSpec(spec.raw)
+		for _, name := range vmlinuxBenchTypes {
+			var s *Struct
+			if err := view.TypeByName(name, &s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkMarshalVmlinux: encoding every kernel type.
+func BenchmarkMarshalVmlinux(b *testing.B) {
+	requireVmlinux(b)
+	spec, err := LoadSpec(vmlinuxPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var types []Type
+	for typ, err := range spec.All() {
+		if err != nil {
+			b.Fatal(err)
+		}
+		types = append(types, typ)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		builder, err := NewBuilder(types, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := builder.Marshal(nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCORERelocate: relocating the test object with CO-RE
+// relocations against the kernel, with a fresh kernel view each time.
+func BenchmarkCORERelocate(b *testing.B) {
+	kernel, err := LoadKernelSpec()
+	if err != nil {
+		b.Skip("no kernel BTF:", err)
+	}
+	f, err := os.Open("../testdata/core-el.elf")
+	if err != nil {
+		b.Skip(err)
+	}
+	defer f.Close()
+	spec, ext, err := LoadSpecAndExtInfosFromReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var relos []*CORERelocation
+	for _, r := range ext.CORERelos["tc"] {
+		relos = append(relos, r.Relo)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := CORERelocate(relos, []*Spec{newSpec(kernel.raw)}, binary.LittleEndian, spec.TypeID); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
