@@ -2,7 +2,11 @@ package ebpf
 
 import (
 	"testing"
+	"unsafe"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
@@ -86,5 +90,21 @@ func BenchmarkMapIterate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkMapRawLookup is the floor MapLookup is measured against: the
+// same lookup as one bare bpf(2) call.
+func BenchmarkMapRawLookup(b *testing.B) {
+	m := newBenchHash(b)
+	var key uint32
+	var val uint64
+	attr := sys.MapLookupElemAttr{MapFd: m.fd.Uint(), Key: sys.NewPointer(unsafe.Pointer(&key)), Value: sys.NewPointer(unsafe.Pointer(&val))}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		key = uint32(i & 1023)
+		if _, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(sys.BPF_MAP_LOOKUP_ELEM), uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr)); errno != 0 {
+			b.Fatal(errno)
+		}
 	}
 }
