@@ -53,16 +53,23 @@ func AttachCgroup(opts CgroupOptions) (cg Link, err error) {
 	}
 
 	// Before 5.7: the legacy attachment, which keeps cgroup open.
-	pa, err := newProgAttachCgroup(cgroup, opts.Attach, opts.Program, sys.BPF_F_ALLOW_MULTI)
-	if errors.Is(err, unix.EINVAL) {
-		// Before 4.15 a hook holds one program.
-		pa, err = newProgAttachCgroup(cgroup, opts.Attach, opts.Program, sys.BPF_F_ALLOW_OVERRIDE)
-	}
+	pa, err := attachCgroupLegacy(cgroup, opts.Attach, opts.Program)
 	if err != nil {
 		cgroup.Close()
 		return nil, fmt.Errorf("attach cgroup %s: %w", opts.Path, err)
 	}
 	return pa, nil
+}
+
+// attachCgroupLegacy attaches with BPF_PROG_ATTACH in multi mode, or in
+// override mode on kernels before 4.15, where a hook holds one program. On
+// success the result owns cgroup.
+func attachCgroupLegacy(cgroup *os.File, attach ebpf.AttachType, prog *ebpf.Program) (*progAttachCgroup, error) {
+	pa, err := newProgAttachCgroup(cgroup, attach, prog, sys.BPF_F_ALLOW_MULTI)
+	if errors.Is(err, unix.EINVAL) {
+		pa, err = newProgAttachCgroup(cgroup, attach, prog, sys.BPF_F_ALLOW_OVERRIDE)
+	}
+	return pa, err
 }
 
 // linkCgroup is a BPF_LINK_TYPE_CGROUP link (5.7).
