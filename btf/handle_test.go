@@ -191,3 +191,40 @@ func TestHandleModule(t *testing.T) {
 		qt.Assert(t, qt.IsNil(err))
 	}
 }
+
+// BTF with every compatibility rewrite applied still loads: the rewrites
+// are what older kernels get.
+func TestHandleCompatRewrites(t *testing.T) {
+	requireBTFLoad(t)
+	spec, err := LoadSpec("../testdata/btf_kinds-el.elf")
+	if err != nil {
+		t.Skip(err)
+	}
+	var types []Type
+	for typ, err := range spec.All() {
+		qt.Assert(t, qt.IsNil(err))
+		types = append(types, typ)
+	}
+	b, err := NewBuilder(types, nil)
+	qt.Assert(t, qt.IsNil(err))
+	opts := KernelMarshalOptions()
+	opts.StripFuncLinkage, opts.ReplaceDeclTags, opts.ReplaceTypeTags, opts.ReplaceEnum64, opts.ReplaceFloat = true, true, true, true, true
+	raw, err := b.Marshal(nil, opts)
+	qt.Assert(t, qt.IsNil(err))
+	h, err := NewHandleFromRawBTF(raw)
+	qt.Assert(t, qt.IsNil(err))
+	defer h.Close()
+	back, err := h.Spec(nil)
+	qt.Assert(t, qt.IsNil(err))
+	for typ, err := range back.All() {
+		qt.Assert(t, qt.IsNil(err))
+		switch v := typ.(type) {
+		case *DeclTag, *TypeTag, *Float:
+			t.Fatalf("%v survived the rewrites", v)
+		case *Enum:
+			qt.Assert(t, qt.IsFalse(v.has64BitValues()), qt.Commentf("%v", v))
+		case *Func:
+			qt.Assert(t, qt.Equals(v.Linkage, StaticFunc))
+		}
+	}
+}

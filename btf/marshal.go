@@ -181,7 +181,7 @@ type MarshalOptions struct {
 	// ReplaceEnum64 writes 64-bit enums as 32-bit ones when their values
 	// fit and as INTs otherwise, for kernels before 6.0.
 	ReplaceEnum64 bool
-	// ReplaceFloat writes floats as structs of the same name and size
+	// ReplaceFloat writes floats as anonymous structs of the same size
 	// without members, for kernels before 5.13.
 	ReplaceFloat bool
 	// PreventNoTypeFound writes a placeholder INT when there are no
@@ -420,7 +420,8 @@ func (e *encoder) encode(t Type) error {
 
 	case *Float:
 		if e.ReplaceFloat {
-			return e.header(v.Name, kindStruct, 0, false, v.Size)
+			// "float" is no valid struct name: anonymous, as libbpf does.
+			return e.header("", kindStruct, 0, false, v.Size)
 		}
 		return e.header(v.Name, kindFloat, 0, false, v.Size)
 
@@ -532,8 +533,9 @@ func (e *encoder) enum(v *Enum) error {
 
 func (e *encoder) encodeDeclTag(v *DeclTag) error {
 	if e.ReplaceDeclTags {
-		// Keep the ID: a one-byte INT named like the tag, as libbpf does.
-		if err := e.header(v.Value, kindInt, 0, false, 1); err != nil {
+		// Keep the ID: an anonymous one-byte INT, as libbpf does (tag
+		// values need not be valid names).
+		if err := e.header("", kindInt, 0, false, 1); err != nil {
 			return err
 		}
 		e.u32(8)
