@@ -284,15 +284,15 @@ func createMap(spec *MapSpec, inner *sys.FD) (_ *Map, err error) {
 		if err != nil {
 			return nil, err
 		}
-		defer kv.fd.Close()
+		defer kv.handle.Close()
 	} else if spec.Key != nil || spec.Value != nil {
 		kv, err := loadMapBTF(spec.Key, spec.Value)
 		if err != nil {
 			return nil, err
 		}
 		if kv != nil {
-			defer kv.fd.Close()
-			attr.BtfFd = kv.fd.Uint()
+			defer kv.handle.Close()
+			attr.BtfFd = kv.fd()
 			attr.BtfKeyTypeId = uint32(kv.keyID)
 			attr.BtfValueTypeId = uint32(kv.valueID)
 		}

@@ -4,134 +4,49 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bpfkit/ebpf/btf"
-	"github.com/bpfkit/ebpf/internal"
-	"github.com/bpfkit/ebpf/internal/sys"
 )
 
 // mapBTF is the BTF of a map's key and value, loaded into the kernel for
 // BPF_MAP_CREATE. The kernel keeps its own reference once the map exists,
-// so the descriptor is closed right after creation.
+// so the handle is closed right after creation.
 type mapBTF struct {
-	fd             *sys.FD
+	handle         *btf.Handle
 	keyID, valueID btf.TypeID
 }
 
-// haveBTF reports whether the kernel accepts BTF (4.18). Loading a blob
-// with a single int is the smallest probe.
-var haveBTF = internal.NewFeatureTest("BTF", func() error {
-	var b btf.Builder
-	if _, err := b.Add(&btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}); err != nil {
-		return err
-	}
-	fd, err := loadRawBTF(&b, &btf.MarshalOptions{})
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) || errors.Is(err, unix.ENOSYS) {
-		return ErrNotSupported
-	}
-	if err != nil {
-		return err
-	}
-	return fd.Close()
-}, "4.18")
-
-// newerBTFOptions writes the BTF of a 6.x kernel as is. compatBTFOptions
-// rewrites what kernels before 6.0 lack (64-bit enums, type and decl tags,
-// function linkage). Key and value types of maps rarely contain any of it,
-// so the rewrite is only tried when the kernel refuses the first blob.
-var compatBTFOptions = btf.MarshalOptions{
-	StripFuncLinkage: true,
-	ReplaceDeclTags:  true,
-	ReplaceTypeTags:  true,
-	ReplaceEnum64:    true,
-}
+// fd returns the handle's descriptor for the attr.
+func (kv *mapBTF) fd() uint32 { return uint32(kv.handle.FD()) }
 
 // loadMapBTF loads key and value (either may be nil, meaning void) into the
-// kernel. It returns nil and no error when the kernel has no BTF and the
-// map can do without (no spin lock, timer, kptr or graph root): the map is
-// then created without type information, as on kernels before 4.18.
+// kernel, encoded for it (btf.MarshalMapKV rewrites kinds an older kernel
+// lacks). It returns nil and no error when the kernel has no BTF (before
+// 4.18) and the map can do without (no spin lock, timer, kptr or graph
+// root): the map is then created without type information.
 func loadMapBTF(key, value btf.Type) (*mapBTF, error) {
-	if err := haveBTF(); err != nil {
-		if errors.Is(err, ErrNotSupported) && !needsBTF(value) {
-			return nil, nil
-		}
-		return nil, err
-	}
-
-	var b btf.Builder
-	out := &mapBTF{}
-	var err error
-	if key != nil {
-		if out.keyID, err = b.Add(key); err != nil {
-			return nil, fmt.Errorf("key type: %w", err)
-		}
-	}
-	if value != nil {
-		if out.valueID, err = b.Add(value); err != nil {
-			return nil, fmt.Errorf("value type: %w", err)
-		}
-	}
-
-	out.fd, err = loadRawBTF(&b, &btf.MarshalOptions{})
-	if errors.Is(err, unix.EINVAL) {
-		// Pre-6.0 kernels reject the newer kinds; try their spelling.
-		out.fd, err = loadRawBTF(&b, &compatBTFOptions)
+	h, keyID, valueID, err := btf.MarshalMapKV(key, value)
+	if errors.Is(err, ErrNotSupported) && !needsBTF(value) {
+		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load key/value BTF: %w", err)
+		return nil, fmt.Errorf("key/value BTF: %w", err)
 	}
-	return out, nil
+	return &mapBTF{h, keyID, valueID}, nil
 }
 
-// loadRawBTF encodes the builder's types and loads them. On failure the
-// kernel's log says why; it is kept short, the blob being tiny.
-func loadRawBTF(b *btf.Builder, opts *btf.MarshalOptions) (*sys.FD, error) {
-	opts.PreventNoTypeFound = true
-	raw, err := b.Marshal(nil, opts)
+// Handle returns the BTF the map was created with (Linux 4.18), for
+// reading its key and value types. It fails with an error wrapping
+// ErrNotSupported if the map has none.
+func (m *Map) Handle() (*btf.Handle, error) {
+	info, err := m.Info()
 	if err != nil {
 		return nil, err
 	}
-	attr := sys.BtfLoadAttr{
-		Btf:     sys.NewSlicePointer(raw),
-		BtfSize: uint32(len(raw)),
+	id, ok := info.BTFID()
+	if !ok {
+		return nil, fmt.Errorf("%s has no BTF: %w", m, ErrNotSupported)
 	}
-	fd, err := sys.BtfLoad(&attr)
-	if err == nil {
-		return fd, nil
-	}
-	// Ask for the log only on failure: most loads succeed.
-	log := make([]byte, 4096)
-	attr.BtfLogBuf = sys.NewSlicePointer(log)
-	attr.BtfLogSize = uint32(len(log))
-	attr.BtfLogLevel = 1
-	if fd, err2 := sys.BtfLoad(&attr); err2 == nil {
-		return fd, nil
-	}
-	if msg := cString(log); msg != "" {
-		return nil, fmt.Errorf("%w: %s", err, msg)
-	}
-	return nil, err
-}
-
-func cString(b []byte) string {
-	for i, c := range b {
-		if c == 0 {
-			b = b[:i]
-			break
-		}
-	}
-	// The last line names the problem; earlier ones list types.
-	s := string(b)
-	for len(s) > 0 && s[len(s)-1] == '\n' {
-		s = s[:len(s)-1]
-	}
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '\n' {
-			return s[i+1:]
-		}
-	}
-	return s
+	return btf.NewHandleFromID(id)
 }
 
 // specialFieldNames are the kernel structs that only work in map values

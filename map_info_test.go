@@ -34,6 +34,17 @@ func TestMapInfo(t *testing.T) {
 	_, ok = info.MapExtra()
 	qt.Assert(t, qt.IsFalse(ok))
 
+	h, err := m.Handle()
+	qt.Assert(t, qt.IsNil(err))
+	spec, err := h.Spec(nil)
+	qt.Assert(t, qt.IsNil(err))
+	var key *btf.Int
+	qt.Assert(t, qt.IsNil(spec.TypeByName("u32", &key)))
+	qt.Assert(t, qt.IsNil(h.Close()))
+	plain := newTestMap(t, &MapSpec{Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	_, err = plain.Handle()
+	qt.Assert(t, qt.ErrorIs(err, ErrNotSupported))
+
 	// The same map by ID and by a duplicated descriptor.
 	byID, err := NewMapFromID(id)
 	qt.Assert(t, qt.IsNil(err))

@@ -66,9 +66,9 @@ func prepareStructOpsMap(spec *MapSpec, attr *sys.MapCreateAttr) (*mapBTF, error
 		return nil, err
 	}
 	if kv == nil {
-		return nil, fmt.Errorf("%s: %w", StructOpsMap, haveBTF())
+		return nil, fmt.Errorf("%s needs BTF: %w", StructOpsMap, ErrNotSupported)
 	}
-	attr.BtfFd = kv.fd.Uint()
+	attr.BtfFd = kv.fd()
 	attr.BtfKeyTypeId, attr.BtfValueTypeId = 0, 0
 	attr.BtfVmlinuxValueTypeId = uint32(id)
 	attr.ValueSize = size
