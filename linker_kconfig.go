@@ -66,12 +66,15 @@ func resolveKconfigReferences(insns asm.Instructions) (*Map, error) {
 		if meta == nil || ins.Map() != nil {
 			continue
 		}
+		// The low half of the constant holds the relocation's addend (a
+		// constant index into a char array); the high half becomes the
+		// offset into the map's value.
+		addend := uint32(ins.Constant)
 		if err := ins.AssociateMap(m); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("instruction %d: %w", iter.Offset, err)
 		}
-		// A read of the variable's bytes of the map value.
-		if err := ins.RewriteMapOffset(meta.Offset); err != nil {
+		if err := ins.RewriteMapOffset(meta.Offset + addend); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("instruction %d: %w", iter.Offset, err)
 		}

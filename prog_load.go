@@ -272,20 +272,21 @@ func loadWithLog(attr *sys.ProgLoadAttr, opts ProgramOptions) (*sys.FD, string, 
 		}
 		// Load again for the verifier's reason; the log of this load is
 		// not what the caller asked for, so it is not kept on success.
-		fd, _, err = loadLogged(attr, LogLevelBranch, opts.LogSizeStart)
+		fd, _, err = loadLogged(attr, LogLevelBranch, opts.LogSizeStart, maxLogSize)
 		return fd, "", err
 	}
-	return loadLogged(attr, level, opts.LogSizeStart)
+	return loadLogged(attr, level, opts.LogSizeStart, maxLogSize)
 }
 
 // loadLogged loads with a log of the given level, growing the buffer and
 // loading again while the kernel says the log didn't fit (ENOSPC).
-func loadLogged(attr *sys.ProgLoadAttr, level LogLevel, size uint32) (*sys.FD, string, error) {
+// limit is the largest buffer to try, maxLogSize but for tests.
+func loadLogged(attr *sys.ProgLoadAttr, level LogLevel, size, limit uint32) (*sys.FD, string, error) {
 	if size == 0 {
 		size = defaultLogSize
 	}
 	size = max(size, minLogSize)
-	size = min(size, maxLogSize)
+	size = min(size, limit)
 
 	defer func() {
 		attr.LogLevel, attr.LogSize, attr.LogBuf, attr.LogTrueSize = 0, 0, sys.Pointer{}, 0
@@ -310,7 +311,7 @@ func loadLogged(attr *sys.ProgLoadAttr, level LogLevel, size uint32) (*sys.FD, s
 			return nil, "", internal.NewVerifierError("load program", unix.ENOSPC, prev, true)
 
 		case errors.Is(err, unix.ENOSPC) && logFull(buf, attr.LogTrueSize):
-			if size == maxLogSize {
+			if size == limit {
 				return nil, "", internal.NewVerifierError("load program", err, buf, true)
 			}
 			next := uint64(size) * 2
@@ -318,7 +319,7 @@ func loadLogged(attr *sys.ProgLoadAttr, level LogLevel, size uint32) (*sys.FD, s
 				// Linux 6.4 says how much it needs.
 				next = uint64(attr.LogTrueSize)
 			}
-			size = uint32(min(next, maxLogSize))
+			size = uint32(min(next, uint64(limit)))
 			prev = buf
 			continue
 		}

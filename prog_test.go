@@ -1,6 +1,7 @@
 package ebpf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -189,6 +190,36 @@ func TestProgramVerifierLog(t *testing.T) {
 	qt.Check(t, qt.IsTrue(len(prog.VerifierLog) > 1024*8))
 	qt.Check(t, qt.StringContains(prog.VerifierLog, "1001: (95) exit"))
 	qt.Check(t, qt.StringContains(prog.VerifierLog, "processed 1002 insns"))
+}
+
+// TestProgramVerifierLogTruncated loads with a log limit far below the
+// kernel's, so that the log can't fit: the error says so.
+func TestProgramVerifierLogTruncated(t *testing.T) {
+	testutils.RequireRoot(t)
+	long := make(asm.Instructions, 0, 1002)
+	long = append(long, asm.Mov.Imm(asm.R0, 0))
+	for i := 0; i < 1000; i++ {
+		long = append(long, asm.Add.Imm(asm.R0, 1))
+	}
+	long = append(long, asm.Return())
+	code := make([]byte, 0, long.Size())
+	buf := bytes.NewBuffer(code)
+	qt.Assert(t, qt.IsNil(long.Marshal(buf, internal.NativeEndian)))
+	code = buf.Bytes()
+
+	attr := sys.ProgLoadAttr{
+		ProgType: sys.BPF_PROG_TYPE_SOCKET_FILTER,
+		InsnCnt:  uint32(len(code) / asm.InstructionSize),
+		Insns:    sys.NewSlicePointer(code),
+		License:  sys.NewStringPointer("MIT"),
+	}
+	_, _, err := loadLogged(&attr, LogLevelInstruction, 1024, 8192)
+	var ve *VerifierError
+	qt.Assert(t, qt.ErrorAs(err, &ve))
+	qt.Check(t, qt.IsTrue(ve.Truncated))
+	qt.Check(t, qt.ErrorIs(err, unix.ENOSPC))
+	qt.Check(t, qt.StringContains(err.Error(), "(log truncated)"))
+	qt.Check(t, qt.IsTrue(len(ve.Log) > 10))
 }
 
 func TestLogFull(t *testing.T) {
