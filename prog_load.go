@@ -2,6 +2,7 @@ package ebpf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -105,7 +106,7 @@ func loadProgramSpec(spec *ProgramSpec, opts *ProgramOptions, c *btf.Cache) (*Pr
 	if spec.Type == UnspecifiedProgram {
 		return nil, errors.New("program type is unspecified")
 	}
-	if spec.ByteOrder != nil && spec.ByteOrder != internal.NativeEndian {
+	if spec.ByteOrder != nil && !isNativeEndian(spec.ByteOrder) {
 		return nil, fmt.Errorf("instructions are %s, the kernel needs %s", spec.ByteOrder, internal.NativeEndian)
 	}
 
@@ -136,7 +137,7 @@ func loadProgramSpec(spec *ProgramSpec, opts *ProgramOptions, c *btf.Cache) (*Pr
 
 	attr := sys.ProgLoadAttr{
 		ProgType:           sys.ProgType(spec.Type),
-		InsnCnt:            uint32(len(code) / 8),
+		InsnCnt:            uint32(len(code) / asm.InstructionSize),
 		Insns:              sys.NewSlicePointer(code),
 		ProgFlags:          spec.Flags,
 		ProgIfindex:        spec.Ifindex,
@@ -182,6 +183,12 @@ func loadProgramSpec(spec *ProgramSpec, opts *ProgramOptions, c *btf.Cache) (*Pr
 		return nil, explainLoadError(spec, insns, err)
 	}
 	return &Program{VerifierLog: log, fd: fd, name: spec.Name, typ: spec.Type}, nil
+}
+
+// isNativeEndian reports whether bo is the host's byte order, whatever
+// value stands for it (binary.LittleEndian, binary.NativeEndian, ...).
+func isNativeEndian(bo binary.ByteOrder) bool {
+	return bo.Uint16([]byte{1, 0}) == internal.NativeEndian.Uint16([]byte{1, 0})
 }
 
 // loadProgramBTF loads the program's BTF (functions and the types CO-RE

@@ -2,6 +2,7 @@ package ebpf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -46,7 +47,9 @@ var packet = make([]byte, 64)
 
 func TestProgramRun(t *testing.T) {
 	testutils.RequireRoot(t)
-	prog := mustNewProgram(t, returnProgram("ret_42", 42), ProgramOptions{})
+	spec := returnProgram("ret_42", 42)
+	spec.ByteOrder = binary.NativeEndian
+	prog := mustNewProgram(t, spec, ProgramOptions{})
 
 	qt.Check(t, qt.Equals(prog.Type(), SocketFilter))
 	qt.Check(t, qt.Equals(prog.VerifierLog, ""))
@@ -239,6 +242,11 @@ func TestProgramSpecErrors(t *testing.T) {
 	}{
 		{"no instructions", &ProgramSpec{Name: "empty", Type: XDP}, `program "empty": no instructions`},
 		{"no type", &ProgramSpec{Name: "untyped", Instructions: asm.Instructions{asm.Return()}}, `program "untyped": program type is unspecified`},
+		{
+			"foreign byte order",
+			&ProgramSpec{Name: "foreign", Type: XDP, Instructions: asm.Instructions{asm.Return()}, ByteOrder: foreignEndian()},
+			`program "foreign": instructions are .*, the kernel needs .*`,
+		},
 		{
 			"unknown map",
 			&ProgramSpec{Name: "xdp_count", Type: XDP, Instructions: asm.Instructions{
@@ -614,4 +622,11 @@ func TestProgramFuncInfo(t *testing.T) {
 
 	// The spec's instructions were not touched by linking.
 	qt.Check(t, qt.Equals(insns[1].Constant, int64(-1)))
+}
+
+func foreignEndian() binary.ByteOrder {
+	if internal.NativeEndian.Uint16([]byte{1, 0}) == 1 {
+		return binary.BigEndian
+	}
+	return binary.LittleEndian
 }
