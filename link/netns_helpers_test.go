@@ -16,52 +16,38 @@ import (
 	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
-// inNetns runs fn on a thread moved into a new network namespace whose
-// loopback is up, so that programs attached to devices see only the test's
-// traffic. Sockets fn opens belong to that namespace; fn must not start
-// goroutines that use the network. netns is a descriptor of the namespace.
+// inNetns runs fn with the test's goroutine locked to a thread moved into
+// a new network namespace whose loopback is up, so that programs attached
+// to devices see only the test's traffic. Sockets fn opens belong to that
+// namespace; fn must not start goroutines that use the network. netns is
+// a descriptor of the namespace. fn may fail or skip the test: the thread
+// goes back to its namespace in any case (or ends, if it can't).
 func inNetns(t *testing.T, fn func(netns int)) {
 	t.Helper()
 	testutils.RequireRoot(t)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			t.Error(err)
-			runtime.UnlockOSThread()
-			return
-		}
-		defer orig.Close()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			t.Errorf("unshare network namespace: %v", err)
-			runtime.UnlockOSThread()
-			return
-		}
-		defer func() {
-			// Only a thread back in its namespace may serve other
-			// goroutines; otherwise it ends with this one.
-			if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err == nil {
-				runtime.UnlockOSThread()
-			}
-		}()
-		ns, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer ns.Close()
-		if err := setUp("lo"); err != nil {
-			t.Errorf("bring lo up: %v", err)
-			return
-		}
-		fn(int(ns.Fd()))
-	}()
-	<-done
-	if t.Failed() {
-		t.FailNow()
+	runtime.LockOSThread()
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
 	}
+	defer orig.Close()
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("unshare network namespace: %v", err)
+	}
+	defer func() {
+		// Only a thread back in its namespace may serve other
+		// goroutines; otherwise it ends with this one.
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	ns, err := os.Open("/proc/thread-self/ns/net")
+	qt.Assert(t, qt.IsNil(err))
+	defer ns.Close()
+	qt.Assert(t, qt.IsNil(setUp("lo")), qt.Commentf("bring lo up"))
+	fn(int(ns.Fd()))
 }
 
 // setUp sets IFF_UP on the interface name (ioctl SIOCSIFFLAGS).
