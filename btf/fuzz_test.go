@@ -249,3 +249,58 @@ func TestMalformedExtInfos(t *testing.T) {
 		qt.Assert(t, qt.IsNotNil(err), qt.Commentf("%s", name))
 	}
 }
+
+// withHeaderTail returns raw BTF whose header is longer by tail, with
+// hdr_len adjusted.
+func withHeaderTail(raw, tail []byte) []byte {
+	out := append([]byte(nil), raw[:btfHeaderSize]...)
+	out = append(out, tail...)
+	binary.LittleEndian.PutUint32(out[btfHeaderHdrLenOff:], uint32(btfHeaderSize+len(tail)))
+	return append(out, raw[btfHeaderSize:]...)
+}
+
+// A newer kernel's longer header: zero fields are skipped, and a kind
+// layout section lets us step over a kind we do not know.
+func TestLongerHeader(t *testing.T) {
+	raw := validBTF(t)
+	spec, err := LoadSpecFromReader(bytes.NewReader(withHeaderTail(raw, make([]byte, 16))))
+	qt.Assert(t, qt.IsNil(err))
+	var s *Struct
+	qt.Assert(t, qt.IsNil(spec.TypeByName("s", &s)))
+
+	// Insert a type of unknown kind 25 (4 bytes of info, 2 elements of 8
+	// bytes) before the others, and describe kind 25 in a layout section
+	// placed after the strings.
+	le := binary.LittleEndian
+	typeLen := le.Uint32(raw[btfHeaderTypeLenOff:])
+	strLen := le.Uint32(raw[btfHeaderStrLenOff:])
+	unknown := make([]byte, btfTypeSize+4+2*8)
+	le.PutUint32(unknown[btfTypeInfoOff:], makeInfo(25, 2, false))
+	layouts := make([]byte, 26*kindLayoutEntrySize)
+	layouts[25*kindLayoutEntrySize+1] = 4
+	layouts[25*kindLayoutEntrySize+2] = 8
+	body := append(append(append([]byte(nil), unknown...), raw[btfHeaderSize:btfHeaderSize+int(typeLen)]...), raw[btfHeaderSize+int(typeLen):]...)
+	body = append(body, layouts...)
+	tail := make([]byte, 8)
+	le.PutUint32(tail[0:], typeLen+uint32(len(unknown))+strLen)
+	le.PutUint32(tail[4:], uint32(len(layouts)))
+	hdr := withHeaderTail(raw[:btfHeaderSize], tail)
+	le.PutUint32(hdr[btfHeaderTypeLenOff:], typeLen+uint32(len(unknown)))
+	le.PutUint32(hdr[btfHeaderStrOffOff:], typeLen+uint32(len(unknown)))
+	data := append(hdr, body...)
+
+	spec, err = LoadSpecFromReader(bytes.NewReader(data))
+	qt.Assert(t, qt.IsNil(err))
+	_, err = spec.TypeByID(1)
+	qt.Assert(t, qt.ErrorMatches(err, ".*unsupported kind KIND_25.*"))
+	// The known types moved up by one ID and still decode; references
+	// in them were written for the old IDs, so look them up by name.
+	var e *Enum
+	qt.Assert(t, qt.IsNil(spec.TypeByName("e", &e)))
+
+	// Without the layout the unknown kind cannot be skipped.
+	noLayout := append([]byte(nil), data...)
+	le.PutUint32(noLayout[btfHeaderSize+4:], 0)
+	_, err = LoadSpecFromReader(bytes.NewReader(noLayout))
+	qt.Assert(t, qt.ErrorMatches(err, ".*unknown kind 25.*"))
+}

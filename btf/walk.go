@@ -92,6 +92,25 @@ func Copy(typ Type) Type {
 	return newCopier(nil).copy(typ)
 }
 
+// CopyWithTransform is Copy with a hook: transform is called with each
+// original type and returns its replacement, a new value that may be of
+// another kind, or nil for the usual shallow copy. The children of the
+// replacement are then copied and transformed in turn, so a transform only
+// rewrites the type's own fields. Each type is transformed once, cycles
+// included. Use it to strip or rewrite parts of a graph, e.g. to drop tags
+// before handing types to an older kernel.
+func CopyWithTransform(typ Type, transform func(Type) Type) Type {
+	if transform == nil {
+		return Copy(typ)
+	}
+	return newCopier(func(t Type) Type {
+		if r := transform(t); r != nil {
+			return r
+		}
+		return t.copy()
+	}).copy(typ)
+}
+
 // copier copies type graphs, remembering what it copied so that several
 // roots copied by one copier share their common parts.
 type copier struct {
