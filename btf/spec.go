@@ -32,6 +32,9 @@ type Spec struct {
 }
 
 func newSpec(raw *rawSpec) *Spec {
+	if raw == nil {
+		return &Spec{}
+	}
 	return &Spec{raw: raw, types: typeCache{limit: raw.nextID()}}
 }
 
@@ -108,7 +111,7 @@ func kindsOf(t reflect.Type) (a, b btfKind) {
 // idsByName returns the IDs of this Spec's own types (not those of a base)
 // called exactly name, optionally only of the kinds a or b.
 func (s *Spec) idsByName(name string, filter bool, a, b btfKind) []TypeID {
-	if name == "" {
+	if name == "" || s.raw == nil {
 		return nil
 	}
 	var ids []TypeID
@@ -161,6 +164,9 @@ func (s *Spec) AnyTypesByName(name string) ([]Type, error) {
 func (s *Spec) TypesByName(name string) ([]Type, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.raw == nil {
+		return nil, fmt.Errorf("type name %q: empty Spec: %w", name, ErrNotFound)
+	}
 	ids := s.raw.typesByEssentialName(essentialName(name))
 	var types []Type
 	for _, id := range ids {
@@ -250,6 +256,9 @@ func (s *Spec) TypeByName(name string, typ any) error {
 // its error.
 func (s *Spec) All() iter.Seq2[Type, error] {
 	return func(yield func(Type, error) bool) {
+		if s.raw == nil {
+			return
+		}
 		for id := s.raw.firstID; id < s.raw.nextID(); id++ {
 			t, err := s.TypeByID(id)
 			if err != nil {

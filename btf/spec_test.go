@@ -333,3 +333,22 @@ func TestSpecConcurrentUse(t *testing.T) {
 		qt.Assert(t, qt.IsNil(<-done))
 	}
 }
+
+func TestZeroSpec(t *testing.T) {
+	var s Spec
+	_, err := s.TypeByID(1)
+	qt.Assert(t, qt.ErrorIs(err, ErrNotFound))
+	var st *Struct
+	qt.Assert(t, qt.ErrorIs(s.TypeByName("x", &st), ErrNotFound))
+	_, err = s.AnyTypesByName("x")
+	qt.Assert(t, qt.ErrorIs(err, ErrNotFound))
+	_, err = s.TypesByName("x")
+	qt.Assert(t, qt.ErrorIs(err, ErrNotFound))
+	for range s.All() {
+		t.Fatal("zero Spec has types")
+	}
+	qt.Assert(t, qt.IsNotNil(s.Copy()))
+	void, err := s.TypeByID(0)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.Equals(kindName(void), "Void"))
+}
