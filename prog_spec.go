@@ -2,6 +2,7 @@ package ebpf
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/internal"
@@ -76,4 +77,19 @@ func (ps *ProgramSpec) Copy() *ProgramSpec {
 // ProgramSpec.Compatible to compare a spec with a loaded program.
 func (ps *ProgramSpec) Tag() (string, error) {
 	return ps.Instructions.Tag(internal.NativeEndian)
+}
+
+// Compatible returns nil if the loaded program described by info has the
+// same instructions as the spec, judged by the kernel's tag (SHA-1 before
+// Linux 6.18, SHA-256 since: both are accepted). Otherwise the error wraps
+// ErrProgIncompatible. It makes no syscalls; info comes from Program.Info.
+func (ps *ProgramSpec) Compatible(info *ProgramInfo) error {
+	ok, err := ps.Instructions.HasTag(info.Tag, internal.NativeEndian)
+	if err != nil {
+		return fmt.Errorf("program %q: %w", ps.Name, err)
+	}
+	if !ok {
+		return fmt.Errorf("program %q: tag %s of the loaded program doesn't match the spec: %w", ps.Name, info.Tag, ErrProgIncompatible)
+	}
+	return nil
 }

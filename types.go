@@ -2,6 +2,7 @@ package ebpf
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/bpfkit/ebpf/internal"
@@ -79,3 +80,23 @@ var (
 	// (e.g. kernel pointers) from the caller.
 	ErrRestrictedKernel = internal.ErrRestrictedKernel
 )
+
+// ProgramTypeForPlatform returns the ProgramType that the platform plat
+// ("linux") calls value. Use it for program types this package has no
+// constant for yet. Other platforms give an error wrapping ErrNotSupported.
+func ProgramTypeForPlatform(plat string, value uint32) (ProgramType, error) {
+	if plat != "linux" {
+		return 0, fmt.Errorf("program type %d on platform %q: %w", value, plat, ErrNotSupported)
+	}
+	return ProgramType(value), nil
+}
+
+// AttachTypeForPlatform returns the AttachType that the platform plat
+// ("linux") calls value. Other platforms give an error wrapping
+// ErrNotSupported.
+func AttachTypeForPlatform(plat string, value uint32) (AttachType, error) {
+	if plat != "linux" {
+		return 0, fmt.Errorf("attach type %d on platform %q: %w", value, plat, ErrNotSupported)
+	}
+	return AttachType(value), nil
+}
