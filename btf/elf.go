@@ -95,7 +95,11 @@ func loadSpecFromELF(f *elf.File, base *rawSpec, wantExt bool) (*Spec, *ExtInfos
 	if elfOrder, _ := orderOf(f.ByteOrder); elfOrder != raw.order {
 		return nil, nil, fmt.Errorf("section %s: byte order differs from the ELF's (%s)", btfSection, f.ByteOrder)
 	}
-	raw.datasecs = newELFDatasecs(f)
+	if raw.unsizedDatasecs {
+		// Only objects straight from the compiler need this; a vmlinux
+		// file's BTF is complete, and its symbol table is large.
+		raw.datasecs = newELFDatasecs(f)
+	}
 	spec := newSpec(raw)
 	if !wantExt {
 		return spec, nil, nil

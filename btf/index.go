@@ -33,6 +33,9 @@ type rawSpec struct {
 	// datasecs holds what an ELF file says about the sections that its
 	// DATASEC types describe; nil for raw BTF.
 	datasecs *elfDatasecs
+	// unsizedDatasecs is set if a DATASEC has size 0: compilers leave
+	// sizes and offsets to the ELF file.
+	unsizedDatasecs bool
 
 	// names holds one index per nameClass: classOther is built by scan,
 	// classFunc on first use.
@@ -172,6 +175,15 @@ func (r *rawSpec) scan() error {
 			// value, not a type name.
 		case kindDeclTag:
 			r.declTags = append(r.declTags, r.firstID+TypeID(n))
+		case kindDatasec:
+			if r.order.u32(b[btfTypeSizeOff:]) == 0 {
+				r.unsizedDatasecs = true
+			}
+			if nameOff := r.order.u32(b[btfTypeNameOffOff:]); nameOff != 0 {
+				if h, ok := r.nameHash(nameOff); ok {
+					named.add(uint64(h)<<32 | uint64(n))
+				}
+			}
 		default:
 			if nameOff := r.order.u32(b[btfTypeNameOffOff:]); nameOff != 0 {
 				if h, ok := r.nameHash(nameOff); ok {
