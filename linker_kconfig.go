@@ -2,166 +2,68 @@ package ebpf
 
 import (
 	"debug/elf"
-	"errors"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/btf"
-	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/kallsyms"
 	"github.com/bpfkit/ebpf/internal/kconfig"
 	"github.com/bpfkit/ebpf/internal/linux"
 )
 
-// resolveKconfigReferences gives the program's reads of .kconfig externs
-// a map holding their values, following libbpf: CONFIG_* from the running
-// kernel's configuration, LINUX_KERNEL_VERSION, LINUX_HAS_SYSCALL_WRAPPER
-// and LINUX_HAS_BPF_COOKIE from the kernel itself. Instructions that
-// already have a map (given by the caller) are left alone.
+// resolveKconfigReferences gives the reads of .kconfig externs of a
+// program loaded on its own a map holding their values (newKconfigMap,
+// collection_kconfig.go, which a collection shares between its programs):
+// CONFIG_* from the running kernel's configuration, LINUX_KERNEL_VERSION,
+// LINUX_HAS_SYSCALL_WRAPPER and LINUX_HAS_BPF_COOKIE from the kernel.
+// Instructions that already have a map (a collection's) are left alone.
 //
 // It returns the map, which the caller closes once the program is loaded
 // (the program keeps its own reference), or nil if the program reads no
 // extern. A strong extern the kernel doesn't define is an error naming it;
 // a weak one reads zero.
-func resolveKconfigReferences(insns asm.Instructions) (*Map, error) {
-	var (
-		spec   *MapSpec
-		strong = make(map[uint32]bool)
-	)
+func resolveKconfigReferences(insns asm.Instructions) (_ *Map, err error) {
+	var k *kconfigMap
+	defer func() {
+		if err != nil && k != nil {
+			k.m.Close()
+		}
+	}()
+
 	iter := insns.Iterate()
-	for iter.Next() {
-		meta, _ := iter.Ins.Metadata.Get(kconfigMetaKey{}).(*kconfigMeta)
-		if meta == nil || iter.Ins.Map() != nil {
-			continue
-		}
-		if spec != nil && meta.Map != spec {
-			return nil, fmt.Errorf("instruction %d: reads a second .kconfig map", iter.Offset)
-		}
-		spec = meta.Map
-		if meta.Binding != elf.STB_WEAK {
-			strong[meta.Offset] = true
-		}
-	}
-	if spec == nil {
-		return nil, nil
-	}
-
-	value, err := kconfigValue(spec, strong)
-	if err != nil {
-		return nil, err
-	}
-	cpy := spec.Copy()
-	cpy.Contents = []MapKV{{Key: uint32(0), Value: value}}
-	m, err := NewMap(cpy)
-	if err != nil {
-		return nil, fmt.Errorf("create .kconfig map: %w", err)
-	}
-
-	iter = insns.Iterate()
 	for iter.Next() {
 		ins := iter.Ins
 		meta, _ := ins.Metadata.Get(kconfigMetaKey{}).(*kconfigMeta)
 		if meta == nil || ins.Map() != nil {
 			continue
 		}
+		if k == nil {
+			if k, err = newKconfigMap(meta.Map); err != nil {
+				return nil, fmt.Errorf("map \".kconfig\": %w", err)
+			}
+		} else if k.spec != meta.Map {
+			return nil, fmt.Errorf("instruction %d: reads a second .kconfig map", iter.Offset)
+		}
+
+		name := k.externAt(meta.Offset)
+		if err := k.missing[name]; err != nil && meta.Binding != elf.STB_WEAK {
+			return nil, fmt.Errorf("instruction %d: kconfig extern %q: %w", iter.Offset, name, err)
+		}
 		// The low half of the constant holds the relocation's addend (a
 		// constant index into a char array); the high half becomes the
 		// offset into the map's value.
 		addend := uint32(ins.Constant)
-		if err := ins.AssociateMap(m); err != nil {
-			m.Close()
+		if err := ins.AssociateMap(k.m); err != nil {
 			return nil, fmt.Errorf("instruction %d: %w", iter.Offset, err)
 		}
 		if err := ins.RewriteMapOffset(meta.Offset + addend); err != nil {
-			m.Close()
 			return nil, fmt.Errorf("instruction %d: %w", iter.Offset, err)
 		}
 	}
-	return m, nil
-}
-
-// kconfigValue returns the value of the .kconfig map spec: its datasec's
-// variables filled in. strong holds the offsets of the variables that must
-// be set.
-func kconfigValue(spec *MapSpec, strong map[uint32]bool) ([]byte, error) {
-	ds, ok := spec.Value.(*btf.Datasec)
-	if !ok {
-		return nil, fmt.Errorf("map %s: value is %T, not a datasec", spec.Name, spec.Value)
+	if k == nil {
+		return nil, nil
 	}
-	value := make([]byte, spec.ValueSize)
-
-	configNames := make(map[string]struct{})
-	for _, vsi := range ds.Vars {
-		if name := vsi.Type.TypeName(); strings.HasPrefix(name, "CONFIG_") {
-			configNames[name] = struct{}{}
-		}
-	}
-	var config map[string]string
-	var configErr error
-	if len(configNames) > 0 {
-		config, configErr = kconfig.ParseKernel(configNames)
-		if configErr != nil && !errors.Is(configErr, os.ErrNotExist) {
-			return nil, fmt.Errorf("kernel configuration: %w", configErr)
-		}
-	}
-
-	for _, vsi := range ds.Vars {
-		v, ok := vsi.Type.(*btf.Var)
-		if !ok {
-			return nil, fmt.Errorf("map %s: %s is not a variable", spec.Name, vsi.Type)
-		}
-		if uint64(vsi.Offset)+uint64(vsi.Size) > uint64(len(value)) {
-			return nil, fmt.Errorf("kconfig %q: beyond the end of the map value", v.Name)
-		}
-		data := value[vsi.Offset : vsi.Offset+vsi.Size]
-		typ, err := kconfigType(v.Type, vsi.Size)
-		if err != nil {
-			return nil, fmt.Errorf("kconfig %q: %w", v.Name, err)
-		}
-
-		switch {
-		case v.Name == "LINUX_KERNEL_VERSION":
-			kv, err := internal.KernelVersion()
-			if err != nil {
-				return nil, fmt.Errorf("kconfig %q: %w", v.Name, err)
-			}
-			err = kconfig.PutUint(data, typ, uint64(kv.Kernel()), internal.NativeEndian)
-			if err != nil {
-				return nil, fmt.Errorf("kconfig %q: %w", v.Name, err)
-			}
-		case v.Name == "LINUX_HAS_SYSCALL_WRAPPER":
-			err = kconfig.PutUint(data, typ, boolUint(hasSyscallWrapper()), internal.NativeEndian)
-			if err != nil {
-				return nil, fmt.Errorf("kconfig %q: %w", v.Name, err)
-			}
-		case v.Name == "LINUX_HAS_BPF_COOKIE":
-			// BPF cookies (bpf_get_attach_cookie) came with Linux 5.15.
-			err = kconfig.PutUint(data, typ, boolUint(kernelAtLeast("5.15")), internal.NativeEndian)
-			if err != nil {
-				return nil, fmt.Errorf("kconfig %q: %w", v.Name, err)
-			}
-		case strings.HasPrefix(v.Name, "CONFIG_"):
-			raw, ok := config[v.Name]
-			if !ok {
-				if strong[vsi.Offset] {
-					missing := fmt.Errorf("kconfig %q: not set in the kernel's configuration", v.Name)
-					if configErr != nil {
-						missing = fmt.Errorf("kconfig %q: %w", v.Name, configErr)
-					}
-					return nil, fmt.Errorf("%w: %w", missing, ErrNotSupported)
-				}
-				continue
-			}
-			if err := kconfig.PutValue(data, typ, raw, internal.NativeEndian); err != nil {
-				return nil, fmt.Errorf("kconfig %q: %w", v.Name, err)
-			}
-		default:
-			return nil, fmt.Errorf("kconfig %q: unknown extern (neither CONFIG_* nor a LINUX_* value the loader knows)", v.Name)
-		}
-	}
-	return value, nil
+	return k.m, nil
 }
 
 // kconfigType describes the BTF type of a .kconfig extern for package
