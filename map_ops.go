@@ -128,21 +128,35 @@ func (m *Map) LookupWithFlags(key, valueOut any, flags MapLookupFlags) error {
 }
 
 func (m *Map) lookup(key, valueOut any, flags MapLookupFlags) error {
-	kp, err := m.keyPointer(key)
-	if err != nil {
-		return m.encodeError("lookup", "key", err)
+	// The fast paths of keyPointer and valueSink, spelled out: this is
+	// the hottest function of the package.
+	kp, kc, ok := m.keyCodecs.Source(key, int(m.keySize))
+	if !ok || m.keySize == 0 {
+		var err error
+		if kp, err = m.keyPointerSlow(key, kc); err != nil {
+			return m.encodeError("lookup", "key", err)
+		}
 	}
-	out := m.valueSink(valueOut)
+	vp, vc, direct := m.valueOutCodecs.Sink(valueOut, m.fullValueSize)
+	var out valueSinkT
+	if !direct {
+		out = m.valueSink(valueOut)
+		vp = out.ptr
+	}
 	attr := sys.MapLookupElemAttr{
 		MapFd: m.fd.Uint(),
 		Key:   sys.NewPointer(kp),
-		Value: sys.NewPointer(out.ptr),
+		Value: sys.NewPointer(vp),
 		Flags: uint64(flags),
 	}
-	err = sys.MapLookupElem(&attr)
+	err := sys.MapLookupElem(&attr)
 	runtime.KeepAlive(m.fd)
 	if err != nil {
 		return m.opError("lookup", &m.errs.lookup, err)
+	}
+	if direct {
+		vc.Finish(vp, m.fullValueSize)
+		return nil
 	}
 	return m.finishValue(valueOut, &out)
 }
@@ -216,13 +230,20 @@ func (m *Map) Update(key, value any, flags MapUpdateFlags) error {
 }
 
 func (m *Map) update(key, value any, flags MapUpdateFlags) error {
-	kp, err := m.keyPointer(key)
-	if err != nil {
-		return m.encodeError("update", "key", err)
+	// The fast paths of keyPointer and valuePointer, spelled out.
+	kp, kc, ok := m.keyCodecs.Source(key, int(m.keySize))
+	if !ok || m.keySize == 0 {
+		var err error
+		if kp, err = m.keyPointerSlow(key, kc); err != nil {
+			return m.encodeError("update", "key", err)
+		}
 	}
-	vp, err := m.valuePointer(value)
-	if err != nil {
-		return m.encodeError("update", "value", err)
+	vp, vc, ok := m.valueCodecs.Source(value, m.fullValueSize)
+	if !ok {
+		var err error
+		if vp, err = m.valuePointerSlow(value, vc); err != nil {
+			return m.encodeError("update", "value", err)
+		}
 	}
 	attr := sys.MapUpdateElemAttr{
 		MapFd: m.fd.Uint(),
@@ -230,7 +251,7 @@ func (m *Map) update(key, value any, flags MapUpdateFlags) error {
 		Value: sys.NewPointer(vp),
 		Flags: uint64(flags),
 	}
-	err = sys.MapUpdateElem(&attr)
+	err := sys.MapUpdateElem(&attr)
 	// A *Map or *Program value must stay open until the kernel took its
 	// reference.
 	runtime.KeepAlive(value)
@@ -278,9 +299,8 @@ func (m *Map) nextKey(key, nextKeyOut any) error {
 			return m.encodeError("next key", "key", err)
 		}
 	}
-	c := m.keyOutCodecs.Codec(nextKeyOut)
 	size := int(m.keySize)
-	out, direct := c.Sink(nextKeyOut, size)
+	out, c, direct := m.keyOutCodecs.Sink(nextKeyOut, size)
 	var scratch []byte
 	if !direct {
 		scratch = make([]byte, size)
@@ -346,11 +366,9 @@ func (m *Map) encodeError(op, what string, err error) error {
 // memory when its layout allows, a copy otherwise. Maps without keys
 // (queues, stacks, bloom filters) take nil.
 func (m *Map) keyPointer(key any) (unsafe.Pointer, error) {
-	c := m.keyCodecs.Codec(key)
-	if m.keySize != 0 {
-		if p, ok := c.Source(key, int(m.keySize)); ok {
-			return p, nil
-		}
+	p, c, ok := m.keyCodecs.Source(key, int(m.keySize))
+	if ok && m.keySize != 0 {
+		return p, nil
 	}
 	return m.keyPointerSlow(key, c)
 }
@@ -378,8 +396,8 @@ func (m *Map) keyPointerSlow(key any, c *sysenc.Codec) (unsafe.Pointer, error) {
 
 // valuePointer returns where the kernel reads a value from.
 func (m *Map) valuePointer(value any) (unsafe.Pointer, error) {
-	c := m.valueCodecs.Codec(value)
-	if p, ok := c.Source(value, m.fullValueSize); ok {
+	p, c, ok := m.valueCodecs.Source(value, m.fullValueSize)
+	if ok {
 		return p, nil
 	}
 	return m.valuePointerSlow(value, c)
@@ -394,8 +412,8 @@ type valueSinkT struct {
 }
 
 func (m *Map) valueSink(valueOut any) valueSinkT {
-	c := m.valueOutCodecs.Codec(valueOut)
-	if p, ok := c.Sink(valueOut, m.fullValueSize); ok {
+	p, c, ok := m.valueOutCodecs.Sink(valueOut, m.fullValueSize)
+	if ok {
 		return valueSinkT{ptr: p, codec: c}
 	}
 	scratch := make([]byte, m.fullValueSize)

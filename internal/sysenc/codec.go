@@ -45,6 +45,11 @@ type Codec struct {
 	// them (a layout and no UnmarshalBinary; holes don't matter).
 	source, sink bool
 	fixBools     bool
+
+	// fastSource and fastSink are the size of T when the data word is the
+	// address of the bytes and they may be read (boxed T, *T) or written
+	// (*T) in place; -1 otherwise. They let Source and Sink be inlined.
+	fastSource, fastSink int
 }
 
 // eface is the memory layout of an empty interface.
@@ -66,7 +71,7 @@ var (
 	unmarshalerType = reflect.TypeFor[encoding.BinaryUnmarshaler]()
 
 	codecs   sync.Map // type word -> *Codec
-	nilCodec = &Codec{shape: shapeNone}
+	nilCodec = &Codec{shape: shapeNone, fastSource: -1, fastSink: -1}
 )
 
 // CodecOf returns the codec of data's dynamic type. The first call for a
@@ -90,6 +95,8 @@ func newCodec(rt reflect.Type) *Codec {
 		rtype:       rt,
 		marshaler:   rt.Implements(marshalerType),
 		unmarshaler: rt.Implements(unmarshalerType),
+		fastSource:  -1,
+		fastSink:    -1,
 	}
 	var elem reflect.Type
 	switch rt.Kind() {
@@ -126,6 +133,12 @@ func newCodec(rt reflect.Type) *Codec {
 		c.source = !c.marshaler && !c.elem.HasHoles()
 		c.sink = !c.unmarshaler && c.shape != shapeValue
 		c.fixBools = c.elem.HasBools()
+		if c.source && (c.shape == shapeValue || c.shape == shapePointer) {
+			c.fastSource = c.elem.size
+		}
+		if c.sink && c.shape == shapePointer && !c.fixBools {
+			c.fastSink = c.elem.size
+		}
 	}
 	return c
 }
@@ -143,6 +156,38 @@ func (cc *Cache) Codec(data any) *Codec {
 	if c := cc.last.Load(); c != nil && c.typ == typeWord(data) {
 		return c
 	}
+	return cc.miss(data)
+}
+
+// Source is Codec(data).Source(data, size) in one call, for hot paths; it
+// returns the codec for the fallback too.
+func (cc *Cache) Source(data any, size int) (unsafe.Pointer, *Codec, bool) {
+	c := cc.last.Load()
+	if c == nil || c.typ != typeWord(data) {
+		c = cc.miss(data)
+	}
+	if d := dataWord(data); c.fastSource == size && d != nil {
+		return d, c, true
+	}
+	p, ok := c.source2(data, size)
+	return p, c, ok
+}
+
+// Sink is Codec(data).Sink(data, size) in one call, for hot paths; it
+// returns the codec for Finish or the fallback too.
+func (cc *Cache) Sink(data any, size int) (unsafe.Pointer, *Codec, bool) {
+	c := cc.last.Load()
+	if c == nil || c.typ != typeWord(data) {
+		c = cc.miss(data)
+	}
+	if d := dataWord(data); c.fastSink == size && d != nil {
+		return d, c, true
+	}
+	p, ok := c.sink2(data, size)
+	return p, c, ok
+}
+
+func (cc *Cache) miss(data any) *Codec {
 	c := CodecOf(data)
 	cc.last.Store(c)
 	return c
@@ -160,6 +205,13 @@ func (c *Codec) Type() reflect.Type { return c.rtype }
 //
 // The address is only valid while data is.
 func (c *Codec) Source(data any, size int) (unsafe.Pointer, bool) {
+	if d := dataWord(data); c.fastSource == size && d != nil {
+		return d, true
+	}
+	return c.source2(data, size)
+}
+
+func (c *Codec) source2(data any, size int) (unsafe.Pointer, bool) {
 	if !c.source {
 		return nil, false
 	}
@@ -180,6 +232,13 @@ func (c *Codec) Source(data any, size int) (unsafe.Pointer, bool) {
 // After the kernel wrote, call Finish. Otherwise Sink returns false and the
 // caller lets the kernel write into a scratch buffer and calls Unmarshal.
 func (c *Codec) Sink(data any, size int) (unsafe.Pointer, bool) {
+	if d := dataWord(data); c.fastSink == size && d != nil {
+		return d, true
+	}
+	return c.sink2(data, size)
+}
+
+func (c *Codec) sink2(data any, size int) (unsafe.Pointer, bool) {
 	if !c.sink {
 		return nil, false
 	}
