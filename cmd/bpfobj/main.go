@@ -72,6 +72,11 @@ type options struct {
 // the program name), writes the output to stdout and errors to stderr, and
 // returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	// -json may also come before the subcommand.
+	leadingJSON := false
+	for len(args) > 0 && (args[0] == "-json" || args[0] == "--json") {
+		leadingJSON, args = true, args[1:]
+	}
 	cmd := "default"
 	if len(args) > 0 {
 		switch args[0] {
@@ -83,27 +88,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	var opts options
-	fs := flag.NewFlagSet("bpfobj "+cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.BoolVar(&opts.json, "json", false, "")
-	switch cmd {
-	case "default":
-		fs.BoolVar(&opts.disasm, "d", false, "")
-		fs.BoolVar(&opts.types, "types", false, "")
-		fs.BoolVar(&opts.verbose, "v", false, "")
-	case "show":
-		fs.BoolVar(&opts.disasm, "d", false, "")
-		fs.BoolVar(&opts.types, "types", false, "")
-	case "load":
-		fs.StringVar(&opts.prog, "prog", "", "")
-		fs.BoolVar(&opts.verbose, "v", false, "")
-	case "run":
-		fs.StringVar(&opts.data, "data", "", "")
-		fs.StringVar(&opts.ctx, "ctx", "", "")
-		fs.UintVar(&opts.repeat, "repeat", 1, "")
-		fs.BoolVar(&opts.verbose, "v", false, "")
-	}
+	opts := options{json: leadingJSON}
+	fs := newFlagSet(cmd, &opts)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return usage(stderr, err)
@@ -182,6 +168,31 @@ func cmdName(cmd string) string {
 func usage(stderr io.Writer, err error) int {
 	fmt.Fprintf(stderr, "bpfobj: %v\n\n%s", err, usageText)
 	return exitUsage
+}
+
+// newFlagSet registers the flags subcommand cmd accepts.
+func newFlagSet(cmd string, opts *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("bpfobj "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&opts.json, "json", opts.json, "")
+	switch cmd {
+	case "default":
+		fs.BoolVar(&opts.disasm, "d", false, "")
+		fs.BoolVar(&opts.types, "types", false, "")
+		fs.BoolVar(&opts.verbose, "v", false, "")
+	case "show":
+		fs.BoolVar(&opts.disasm, "d", false, "")
+		fs.BoolVar(&opts.types, "types", false, "")
+	case "load":
+		fs.StringVar(&opts.prog, "prog", "", "")
+		fs.BoolVar(&opts.verbose, "v", false, "")
+	case "run":
+		fs.StringVar(&opts.data, "data", "", "")
+		fs.StringVar(&opts.ctx, "ctx", "", "")
+		fs.UintVar(&opts.repeat, "repeat", 1, "")
+		fs.BoolVar(&opts.verbose, "v", false, "")
+	}
+	return fs
 }
 
 // parseInterspersed parses flags wherever they are among the positional
