@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/go-quicktest/qt"
@@ -14,6 +15,7 @@ import (
 	"github.com/bpfkit/ebpf"
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/testutils"
 	"github.com/bpfkit/ebpf/rlimit"
 )
@@ -267,4 +269,20 @@ func kernelAtLeast(t testing.TB, v string) bool {
 // isErrno reports whether err wraps errno.
 func isErrno(err error, errno unix.Errno) bool {
 	return errors.Is(err, errno)
+}
+
+// lockThread keeps the test's goroutine on its thread until the test ends.
+func lockThread(t testing.TB) {
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
+}
+
+// dupFD returns a sys.FD of a duplicate of fd.
+func dupFD(t testing.TB, fd int) *sys.FD {
+	t.Helper()
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 1)
+	qt.Assert(t, qt.IsNil(err))
+	sfd, err := sys.NewFD(dup)
+	qt.Assert(t, qt.IsNil(err))
+	return sfd
 }
