@@ -70,6 +70,9 @@ func (r *elfReader) loadLegacyMapSection(index int, sec *elfSection) error {
 		if r.maps[sym.name] != nil {
 			return fmt.Errorf("map %q: defined twice", sym.name)
 		}
+		if sym.binding() == elf.STB_LOCAL {
+			return fmt.Errorf("map %q is static: maps must be global", sym.name)
+		}
 		if len(def) < legacyMapDefSize {
 			return fmt.Errorf("map %q: definition of %d bytes is shorter than struct bpf_map_def (%d)", sym.name, len(def), legacyMapDefSize)
 		}
@@ -151,6 +154,11 @@ func (r *elfReader) loadBTFMapSection(index int, sec *elfSection) error {
 		sym := r.findSymbol(syms, name)
 		if sym == nil {
 			return fmt.Errorf("map %q: no symbol", name)
+		}
+		// A static map has no symbol that programs can refer to: they
+		// use the section's. libbpf refuses them too.
+		if sym.binding() == elf.STB_LOCAL {
+			return fmt.Errorf("map %q is static: maps must be global", name)
 		}
 		if sec.typ != elf.SHT_NOBITS {
 			def, err := symbolBytes(data, sym)

@@ -38,7 +38,7 @@ func testObjects(t testing.TB) []string {
 // the ELF reader. err_* objects that only fail to load are not.
 func isInvalidObject(name string) bool {
 	switch name {
-	case "err_extern_plain", "err_maps", "err_static_reloc":
+	case "err_extern_plain", "err_maps", "err_static_reloc", "elf_err_static_map":
 		return true
 	}
 	return false
@@ -169,6 +169,7 @@ func TestLoadCollectionSpecErrors(t *testing.T) {
 		{"err_extern_plain", `section "tc": program "use_undefined": instruction 0: extern variable "bpfkit_undefined" is in neither .ksyms nor .kconfig`},
 		{"err_maps", `section ".maps": map "bad_type": member "type": expected a pointer to an array`},
 		{"err_static_reloc", `section "tc": program "use_static": instruction 0: reference to "bpfkit_unknown" in section "bpfkit_unknown", which holds neither maps, variables nor functions`},
+		{"elf_err_static_map", `section ".maps": map "counts" is static: maps must be global`},
 	} {
 		for _, order := range []string{"el", "eb"} {
 			t.Run(tc.name+"-"+order, func(t *testing.T) {
@@ -513,6 +514,47 @@ func TestLoadExterns(t *testing.T) {
 	qt.Assert(t, qt.DeepEquals(ksyms, map[string]string{
 		"__start_BTF": "typeless STB_GLOBAL", "__stop_BTF": "typeless STB_GLOBAL", "bpfkit_missing_var": "typed STB_WEAK",
 	}))
+}
+
+func TestLoadReferences(t *testing.T) {
+	for _, order := range []string{"el", "eb"} {
+		spec := mustLoad(t, "elf_refs", order)
+
+		type ref struct {
+			Ref      string
+			Src      asm.Register
+			Constant int64
+		}
+		var refs []ref
+		for _, ins := range spec.Programs["sum_table"].Instructions {
+			if r := ins.Reference(); r != "" {
+				refs = append(refs, ref{r, ins.Src, ins.Constant})
+			}
+		}
+		// Offsets in .data: table 0, weak_value 16, hidden_value 20; in
+		// .rodata: greeting 0, answer 16.
+		qt.Assert(t, qt.DeepEquals(refs, []ref{
+			{".data", asm.PseudoMapValue, 0 << 32},
+			{"add_cb", asm.PseudoFunc, -1},
+			{".rodata", asm.PseudoMapValue, 0 << 32},
+			{".data", asm.PseudoMapValue, 16 << 32},
+			{".data", asm.PseudoMapValue, 20 << 32},
+			{".rodata", asm.PseudoMapValue, 16 << 32},
+		}))
+		qt.Assert(t, qt.Equals(spec.Programs["sum_table"].Instructions[len(spec.Programs["sum_table"].Instructions)-6].Symbol(), "add_cb"))
+
+		qt.Assert(t, qt.IsNotNil(spec.Variables["weak_value"]))
+		qt.Assert(t, qt.IsNil(spec.Variables["hidden_value"]))
+		qt.Assert(t, qt.IsNotNil(spec.Variables["table"]))
+		// Statics have no VariableSpec.
+		qt.Assert(t, qt.IsNil(spec.Variables["answer"]))
+		qt.Assert(t, qt.HasLen(spec.Variables, 2))
+
+		opt := spec.Programs["optional"]
+		qt.Assert(t, qt.Equals(opt.SectionName, "?tc"))
+		qt.Assert(t, qt.Equals(opt.Type, SchedCLS))
+		qt.Assert(t, qt.HasLen(spec.Programs, 2))
+	}
 }
 
 func TestLoadStructOps(t *testing.T) {
