@@ -41,6 +41,12 @@ type collectionLoader struct {
 	// reads an extern of it. The collection doesn't hand it out: the
 	// programs keep it alive.
 	kconfig *kconfigMap
+
+	// registered are the struct_ops maps whose value was written, which
+	// registered them with their kernel subsystem (all but BPF_F_LINK
+	// maps). The registration holds the map: close unregisters those it
+	// still owns.
+	registered []string
 }
 
 func newCollectionLoader(spec *CollectionSpec, opts *CollectionOptions) (*collectionLoader, error) {
@@ -69,6 +75,13 @@ func newCollectionLoader(spec *CollectionSpec, opts *CollectionOptions) (*collec
 
 // close closes every object the loader still owns.
 func (cl *collectionLoader) close() {
+	for _, name := range cl.registered {
+		if m := cl.maps[name]; m != nil {
+			// Nothing more can be done if this fails; the map then stays
+			// registered until the kernel drops it.
+			_ = m.Delete(uint32(0))
+		}
+	}
 	for _, p := range cl.programs {
 		p.Close()
 	}
@@ -294,7 +307,7 @@ func (cl *collectionLoader) populateDeferred() error {
 
 		var err error
 		if spec.Type == StructOpsMap {
-			err = cl.populateStructOps(m, spec)
+			err = cl.populateStructOps(name, m, spec)
 		} else {
 			spec, err = cl.resolveContents(name, spec)
 			if err == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/sys"
 )
 
 // A struct_ops map (Linux 5.6) implements a kernel "ops" struct, such as
@@ -67,7 +68,7 @@ func findStructOpsKernelType(c *btf.Cache, name string) (*structOpsKernelType, e
 // populateStructOps writes the value of a struct_ops map: the object's
 // data members and, in the function pointer members, the programs
 // implementing them, which are loaded if they aren't yet.
-func (cl *collectionLoader) populateStructOps(m *Map, spec *MapSpec) error {
+func (cl *collectionLoader) populateStructOps(name string, m *Map, spec *MapSpec) error {
 	user, ok := btf.As[*btf.Struct](spec.Value)
 	if !ok {
 		return fmt.Errorf("value type is %v, not a struct", spec.Value)
@@ -101,6 +102,9 @@ func (cl *collectionLoader) populateStructOps(m *Map, spec *MapSpec) error {
 	}
 	if err := m.Put(uint32(0), value); err != nil {
 		return fmt.Errorf("register %s: %w", user.Name, err)
+	}
+	if spec.Flags&sys.BPF_F_LINK == 0 {
+		cl.registered = append(cl.registered, name)
 	}
 	// The value held their descriptors until the kernel took references.
 	runtime.KeepAlive(progs)
