@@ -102,3 +102,41 @@ func TestMapOpsFaults(t *testing.T) {
 		qt.Assert(t, qt.ErrorIs(err, unix.EFAULT), qt.Commentf("case %d", i))
 	}
 }
+
+// TestMapCreateWithoutBTF makes the kernel refuse key/value BTF for the
+// map (as kernels did for some map types): the map is created without it.
+// A value with a spin lock can't do without and keeps the error.
+func TestMapCreateWithoutBTF(t *testing.T) {
+	testutils.RequireRoot(t)
+	u32 := &btf.Int{Name: "u32", Size: 4}
+	refuseFirstCreate := func() (restore func()) {
+		refused := false
+		return sys.InjectFaults(func(cmd sys.Cmd, _ int) error {
+			if cmd == sys.BPF_MAP_CREATE && !refused {
+				refused = true
+				return unix.EINVAL
+			}
+			return nil
+		})
+	}
+
+	// Warm up the probes, so that the first BPF_MAP_CREATE is the map's.
+	newTestMap(t, &MapSpec{Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Key: u32, Value: u32})
+
+	restore := refuseFirstCreate()
+	m, err := NewMap(&MapSpec{Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Key: u32, Value: u32})
+	restore()
+	qt.Assert(t, qt.IsNil(err))
+	defer m.Close()
+	info, err := m.Info()
+	qt.Assert(t, qt.IsNil(err))
+	_, ok := info.BTFID()
+	qt.Assert(t, qt.IsFalse(ok))
+
+	lock := &btf.Struct{Name: "bpf_spin_lock", Size: 4, Members: []btf.Member{{Name: "val", Type: u32}}}
+	value := &btf.Struct{Name: "v", Size: 4, Members: []btf.Member{{Name: "l", Type: lock}}}
+	restore = refuseFirstCreate()
+	_, err = NewMap(&MapSpec{Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Key: u32, Value: value})
+	restore()
+	qt.Assert(t, qt.ErrorIs(err, unix.EINVAL))
+}

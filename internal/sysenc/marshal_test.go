@@ -302,3 +302,36 @@ func TestMatchesBinary(t *testing.T) {
 }
 
 func regexpQuote(s string) string { return regexp.QuoteMeta(s) }
+
+func TestCacheSourceSink(t *testing.T) {
+	var c Cache
+	u := uint32(7)
+	p, codec, ok := c.Source(sink32, 4)
+	qt.Assert(t, qt.IsTrue(ok))
+	qt.Assert(t, qt.Equals(*(*uint32)(p), 1000))
+	qt.Assert(t, qt.Equals(codec.Type().String(), "uint32"))
+	_, _, ok = c.Source(sink32, 8)
+	qt.Assert(t, qt.IsFalse(ok))
+	_, _, ok = c.Source(padded{}, 12)
+	qt.Assert(t, qt.IsFalse(ok), qt.Commentf("padding must be copied"))
+	p, _, ok = c.Source([]byte{1, 2}, 2)
+	qt.Assert(t, qt.IsTrue(ok))
+	qt.Assert(t, qt.Equals(*(*byte)(p), 1))
+
+	var s Cache
+	p, _, ok = s.Sink(&u, 4)
+	qt.Assert(t, qt.IsTrue(ok))
+	qt.Assert(t, qt.Equals(p, unsafe.Pointer(&u)))
+	_, _, ok = s.Sink(u, 4)
+	qt.Assert(t, qt.IsFalse(ok), qt.Commentf("a boxed value can't be written"))
+	var b struct{ On bool }
+	p, codec, ok = s.Sink(&b, 1)
+	qt.Assert(t, qt.IsTrue(ok))
+	*(*byte)(p) = 9
+	codec.Finish(p, 1)
+	qt.Assert(t, qt.Equals(*(*byte)(unsafe.Pointer(&b.On)), 1))
+	_, _, ok = s.Sink((*uint32)(nil), 4)
+	qt.Assert(t, qt.IsFalse(ok))
+	_, _, ok = s.Sink(&custom{}, 3)
+	qt.Assert(t, qt.IsFalse(ok), qt.Commentf("UnmarshalBinary comes first"))
+}
