@@ -71,7 +71,7 @@ func TestCORERelocateMatchesLibbpf(t *testing.T) {
 		t.Skip("loading with bpftool needs root")
 	}
 	var fs unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/bpf", &fs); err != nil || fs.Type != unix.BPF_FS_MAGIC {
+	if err := unix.Statfs("/sys/fs/bpf", &fs); err != nil || uint32(fs.Type) != uint32(unix.BPF_FS_MAGIC) {
 		t.Skip("no bpffs at /sys/fs/bpf")
 	}
 	kernel, err := LoadKernelSpec()
