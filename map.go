@@ -534,6 +534,9 @@ func (m *Map) Freeze() error {
 // CPU maps). Otherwise the error lists every difference and wraps
 // ErrMapIncompatible.
 func (ms *MapSpec) Compatible(m *Map) error {
+	if m == nil {
+		return fmt.Errorf("nil Map: %w", ErrMapIncompatible)
+	}
 	spec, err := ms.fixupMagicFields()
 	if err != nil {
 		return err

@@ -515,6 +515,8 @@ func TestMapCompatible(t *testing.T) {
 	qt.Assert(t, qt.ErrorIs(err, ErrMapIncompatible))
 	qt.Assert(t, qt.ErrorMatches(err, fmt.Sprintf(`Hash#fd %d: type is Hash, want LRUHash, key size is 4, want 8, value size is 8, want 4, max entries is 16, want 32, flags are 0x1, want 0x0: map spec is incompatible with existing map`, m.FD())))
 
+	qt.Assert(t, qt.ErrorIs(base.Compatible(nil), ErrMapIncompatible))
+
 	// Fixups apply: an ELF's perf event array has no sizes.
 	pe := newTestMap(t, &MapSpec{Type: PerfEventArray})
 	qt.Assert(t, qt.IsNil((&MapSpec{Type: PerfEventArray}).Compatible(pe)))
