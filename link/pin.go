@@ -88,7 +88,8 @@ func loadPinnedRawLink(fileName string, fileFlags uint32) (*RawLink, error) {
 
 // LoadPinnedLink opens the link pinned at fileName, with the Go type of its
 // kernel link type (see NewFromFD). Unpin on the result removes the pin.
-// opts may be nil. Two bpf(2) calls; requires Linux 5.8.
+// opts may be nil; the kernel opens links read-write only (ReadOnly and
+// WriteOnly give EINVAL). Two bpf(2) calls; requires Linux 5.8.
 func LoadPinnedLink(fileName string, opts *ebpf.LoadPinOptions) (Link, error) {
 	var flags uint32
 	if opts != nil {

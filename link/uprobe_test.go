@@ -311,6 +311,13 @@ func TestUprobeTracefs(t *testing.T) {
 // lists an event of group.
 func probeEventExists(t testing.TB, typ tracefs.ProbeType, group string) bool {
 	t.Helper()
+	return probeEventExistsPrefix(t, typ, group+"/")
+}
+
+// probeEventExistsPrefix reports whether the kprobe_events/uprobe_events
+// file lists an event whose "group/name" starts with prefix.
+func probeEventExistsPrefix(t testing.TB, typ tracefs.ProbeType, prefix string) bool {
+	t.Helper()
 	root, err := tracefs.Path()
 	qt.Assert(t, qt.IsNil(err))
 	file := root + "/uprobe_events"
@@ -325,7 +332,7 @@ func probeEventExists(t testing.TB, typ tracefs.ProbeType, group string) bool {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), ":"+group+"/") {
+		if strings.Contains(sc.Text(), ":"+prefix) {
 			return true
 		}
 	}
