@@ -279,11 +279,6 @@ func (s *batchSink) finish(out any, n, entrySize, cpus, elemSize int) error {
 	if v.Kind() != reflect.Slice {
 		return fmt.Errorf("%T is not a slice", out)
 	}
-	if cpus > 1 && v.Len() != n*cpus && v.Type().Elem().Kind() == reflect.Uint8 {
-		// Raw per-CPU slots in a []byte.
-		copy(v.Bytes(), s.scratch[:n*entrySize])
-		return nil
-	}
 	head := v.Slice(0, n*cpus).Interface()
 	if cpus > 1 {
 		return sysenc.UnmarshalStrided(head, s.scratch[:n*entrySize], elemSize, perCPUStride(elemSize))
