@@ -78,9 +78,14 @@ func (v *Variable) bytes() ([]byte, error) {
 // give an error wrapping ErrReadOnly.
 //
 // Values whose Go layout is their C layout are copied straight into the
-// map's memory, without allocating.
+// map's memory, without allocating. Like Map's methods, Set and Get don't
+// retain their argument, nor may MarshalBinary and UnmarshalBinary methods
+// they call retain their receiver.
 func (v *Variable) Set(in any) error {
-	in = sysenc.NoEscape(in)
+	return v.set(sysenc.NoEscape(in))
+}
+
+func (v *Variable) set(in any) error {
 	if v.mm != nil && v.mm.ReadOnly() {
 		return fmt.Errorf("variable %s: %w", v.name, ErrReadOnly)
 	}
@@ -100,6 +105,10 @@ func (v *Variable) Set(in any) error {
 // Get reads the variable into out: a pointer to a fixed-size value, or a
 // []byte, of exactly the variable's size.
 func (v *Variable) Get(out any) error {
+	return v.get(sysenc.NoEscape(out))
+}
+
+func (v *Variable) get(out any) error {
 	src, err := v.bytes()
 	if err != nil {
 		return err
