@@ -379,6 +379,15 @@ func explainLoadError(spec *ProgramSpec, insns asm.Instructions, err error) erro
 		}
 	}
 
+	if spec.AttachType == AttachModifyReturn && errors.Is(err, unix.EINVAL) && logContains(ve.Log, "is not modifiable") {
+		// Kernels allow fmod_ret only on security hooks and on functions
+		// marked for error injection, which needs
+		// CONFIG_FUNCTION_ERROR_INJECTION.
+		return fmt.Errorf("%w: %w", &internal.UnsupportedFeatureError{
+			Name: fmt.Sprintf("fmod_ret on %s (not a function the kernel allows to modify: CONFIG_FUNCTION_ERROR_INJECTION)", spec.AttachTo),
+		}, ve)
+	}
+
 	if n, ok := internal.RejectedInstruction(ve.Log); ok {
 		if ins, idx, ok := instructionAtOffset(insns, n); ok {
 			if perr := poisonError(ins, n); perr != nil {
@@ -391,6 +400,16 @@ func explainLoadError(spec *ProgramSpec, insns asm.Instructions, err error) erro
 		ve.Source = internal.LogSource(ve.Log)
 	}
 	return ve
+}
+
+// logContains reports whether a line of the verifier's log contains s.
+func logContains(log []string, s string) bool {
+	for _, line := range log {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasCapSysAdmin reports whether the process has CAP_SYS_ADMIN in its
