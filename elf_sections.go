@@ -158,6 +158,35 @@ var sectionPatterns = func() (p [len(sectionDefs)]sectionPattern) {
 	return
 }()
 
+// exactSections maps the section names that are a pattern's text (most
+// sections in practice: "xdp", "tc", "cgroup/connect4") to the index of
+// the first pattern that matches them, which is not always their own.
+var exactSections = func() map[string]int {
+	m := make(map[string]int, len(sectionDefs))
+	for i := range sectionPatterns {
+		name := sectionPatterns[i].prefix
+		if _, ok := m[name]; !ok {
+			m[name] = firstSectionMatch(name)
+		}
+	}
+	return m
+}()
+
+// firstSectionMatch returns the index of the first pattern that matches
+// name, or -1.
+func firstSectionMatch(name string) int {
+	for i := range sectionPatterns {
+		p := &sectionPatterns[i]
+		if p.prefix[0] != name[0] {
+			continue
+		}
+		if _, ok := p.match(name); ok {
+			return i
+		}
+	}
+	return -1
+}
+
 // programTypeOfSection returns what the section name says about its
 // programs: type, attach type, load flags and attach target. A name no
 // pattern matches gives an unspecified type and no error: the caller may
@@ -167,15 +196,12 @@ func programTypeOfSection(section string) (ProgramType, AttachType, uint32, stri
 	if name == "" {
 		return UnspecifiedProgram, AttachNone, 0, ""
 	}
-	for i := range sectionPatterns {
-		p := &sectionPatterns[i]
-		if p.prefix[0] != name[0] {
-			continue
-		}
-		target, ok := p.match(name)
-		if !ok {
-			continue
-		}
+	i, ok := exactSections[name]
+	if !ok {
+		i = firstSectionMatch(name)
+	}
+	if i >= 0 {
+		target, _ := sectionPatterns[i].match(name)
 		def := &sectionDefs[i]
 		var flags uint32
 		if def.flags&secSleepable != 0 {
