@@ -261,6 +261,8 @@ var objectTests = map[string]objectTest{
 			// Writing the value of the .struct_ops map registered it; the
 			// .struct_ops.link one waits for link.AttachStructOps.
 			cc := coll.Maps["bpfkit_cc"]
+			// Unregister even when an assertion fails.
+			t.Cleanup(func() { _ = cc.Delete(uint32(0)) })
 			qt.Check(t, qt.Equals(cc.Type(), StructOpsMap))
 			algs := availableCongestionControl(t)
 			qt.Check(t, qt.IsTrue(slices.Contains(algs, structOpsTestName("bpfkit_cc"))), qt.Commentf("%v", algs))
