@@ -234,7 +234,7 @@ func (r *elfReader) relocate(ins *asm.Instruction, rel elfReloc, section int, of
 		// with their offset as addend in the instruction; others through
 		// their own symbol, possibly with an addend too.
 		offset := sym.value + uint64(uint32(ins.Constant))
-		if offset >= target.size && !(offset == 0 && target.size == 0) {
+		if offset > target.size {
 			return fmt.Errorf("offset %d of %q is beyond the end of section %q", offset, name, target.name)
 		}
 		if r.maps[target.name] == nil {
