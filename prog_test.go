@@ -17,6 +17,7 @@ import (
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/kallsyms"
 	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/testutils"
 )
@@ -629,4 +630,44 @@ func foreignEndian() binary.ByteOrder {
 		return binary.BigEndian
 	}
 	return binary.LittleEndian
+}
+
+// TestProgramModuleAttachTarget loads fentry programs on a function of a
+// kernel module (veth, which the VM tests load as a module), found through
+// kallsyms and named explicitly as "module:function": the attach target
+// is the module's BTF.
+func TestProgramModuleAttachTarget(t *testing.T) {
+	testutils.RequireRoot(t)
+	const fn = "veth_xmit"
+	module, err := kallsyms.Module(fn)
+	if err != nil || module == "" {
+		t.Skipf("no kernel module defines %s (veth built in or not loaded): %v", fn, err)
+	}
+	if _, err := os.Stat("/sys/kernel/btf/" + module); err != nil {
+		t.Skipf("module %s has no BTF (CONFIG_DEBUG_INFO_BTF_MODULES): %v", module, err)
+	}
+	h, err := btf.FindHandle(func(info *btf.HandleInfo) bool { return info.IsModule() && info.Name == module })
+	qt.Assert(t, qt.IsNil(err))
+	info, err := h.Info()
+	h.Close()
+	qt.Assert(t, qt.IsNil(err))
+
+	for _, attachTo := range []string{fn, module + ":" + fn} {
+		t.Run(attachTo, func(t *testing.T) {
+			prog, err := NewProgram(&ProgramSpec{
+				Name:         "on_veth_xmit",
+				Type:         Tracing,
+				AttachType:   AttachTraceFEntry,
+				AttachTo:     attachTo,
+				License:      "GPL",
+				Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+			})
+			testutils.SkipIfForbidden(t, err, "tracing")
+			qt.Assert(t, qt.IsNil(err))
+			defer prog.Close()
+			var pi sys.ProgInfo
+			qt.Assert(t, qt.IsNil(sys.ObjInfo(prog.fd, &pi)))
+			qt.Check(t, qt.Equals(btf.ID(pi.AttachBtfObjId), info.ID))
+		})
+	}
 }
