@@ -75,6 +75,12 @@ func NewCollection(spec *CollectionSpec) (*Collection, error) {
 // every program exists. All programs share one parse of the kernel's BTF
 // (opts.Cache).
 //
+// Filling a struct_ops map of .struct_ops registers it with its kernel
+// subsystem (Linux 5.6), and the registration keeps the map alive after
+// Close: unregister it with Map.Delete(uint32(0)). Maps of
+// .struct_ops.link (Linux 6.4) are registered by link.AttachStructOps
+// instead.
+//
 // Cost: one BPF_MAP_CREATE per map (plus the BTF it needs), one update per
 // initial entry, one verifier run per program, one mmap per data section.
 //
@@ -282,9 +288,10 @@ func (coll *Collection) Assign(to any) error {
 	return nil
 }
 
-// Close closes every map and program left in the collection. Variables
-// stay readable as long as they are referenced: their memory mappings
-// don't depend on the map descriptors.
+// Close closes every map and program left in the collection. The kernel
+// frees them unless something else holds them: a pin, a link, a program
+// using a map, a Variable's memory mapping (Variables stay usable), or the
+// registration of a struct_ops map (see NewCollectionWithOptions).
 func (coll *Collection) Close() {
 	if coll == nil {
 		return
