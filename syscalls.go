@@ -1,6 +1,7 @@
 package ebpf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -71,11 +72,15 @@ var haveProgramExtInfos = internal.NewFeatureTest("BTF func and line info for pr
 	}
 	defer handle.Close()
 
+	code, err := probeProgram()
+	if err != nil {
+		return err
+	}
 	info := sys.FuncInfo{InsnOff: 0, TypeId: uint32(id)}
 	attr := sys.ProgLoadAttr{
 		ProgType:        sys.BPF_PROG_TYPE_SOCKET_FILTER,
-		InsnCnt:         uint32(len(probeProgram) / asm.InstructionSize),
-		Insns:           sys.NewSlicePointer(probeProgram),
+		InsnCnt:         uint32(len(code) / asm.InstructionSize),
+		Insns:           sys.NewSlicePointer(code),
 		License:         sys.NewStringPointer("MIT"),
 		ProgBtfFd:       uint32(handle.FD()),
 		FuncInfoRecSize: uint32(unsafe.Sizeof(info)),
@@ -92,32 +97,29 @@ var haveProgramExtInfos = internal.NewFeatureTest("BTF func and line info for pr
 	return fd.Close()
 }, "5.0")
 
-// probeProgram is the smallest valid program: return 0.
-var probeProgram = func() []byte {
+// probeProgram returns the smallest valid program, return 0, encoded
+// for the host.
+var probeProgram = sync.OnceValues(func() ([]byte, error) {
 	insns := asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}
-	buf := make([]byte, 0, insns.Size())
-	w := &byteSliceWriter{buf}
-	if err := insns.Marshal(w, internal.NativeEndian); err != nil {
-		panic(err) // two fixed instructions always encode
+	var buf bytes.Buffer
+	if err := insns.Marshal(&buf, internal.NativeEndian); err != nil {
+		return nil, err
 	}
-	return w.b
-}()
-
-type byteSliceWriter struct{ b []byte }
-
-func (w *byteSliceWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
-}
+	return buf.Bytes(), nil
+})
 
 // probeLoad loads probeProgram as the given type. EINVAL (an unknown type
 // or attach type) and E2BIG (an attribute an old kernel lacks) mean the
 // kernel doesn't support it.
 func probeLoad(typ ProgramType, attach AttachType, flags uint32) error {
+	code, err := probeProgram()
+	if err != nil {
+		return err
+	}
 	attr := sys.ProgLoadAttr{
 		ProgType:           sys.ProgType(typ),
-		InsnCnt:            uint32(len(probeProgram) / asm.InstructionSize),
-		Insns:              sys.NewSlicePointer(probeProgram),
+		InsnCnt:            uint32(len(code) / asm.InstructionSize),
+		Insns:              sys.NewSlicePointer(code),
 		License:            sys.NewStringPointer("GPL"),
 		ExpectedAttachType: sys.AttachType(attach),
 		ProgFlags:          flags,
