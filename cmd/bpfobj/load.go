@@ -15,10 +15,11 @@ import (
 
 	"github.com/bpfkit/ebpf"
 	"github.com/bpfkit/ebpf/btf"
+	"github.com/bpfkit/ebpf/rlimit"
 )
 
 // errNeedsRoot is the plain answer to EPERM from bpf(2).
-var errNeedsRoot = errors.New("loading BPF objects needs root (or the capabilities CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN): run bpfobj as root")
+var errNeedsRoot = errors.New("load and run need root (or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)")
 
 func load(report *Report, file string, opts options) error {
 	spec, err := readObject(file)
@@ -48,6 +49,11 @@ func loadCollection(report *Report, spec *ebpf.CollectionSpec, opts options) (*e
 		}
 	}
 
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK, whose
+	// default is too small for most objects. A failure here shows up as
+	// a clearer error of the load itself.
+	_ = rlimit.RemoveMemlock()
+
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
 		Programs: ebpf.ProgramOptions{LogLevel: ebpf.LogLevelStats},
 	})
@@ -70,7 +76,7 @@ func loadCollection(report *Report, spec *ebpf.CollectionSpec, opts options) (*e
 			lr.Verifier = verifierFailure(spec, ve, err, opts.verbose)
 		}
 		if errors.Is(err, unix.EPERM) && !privileged() {
-			return nil, fmt.Errorf("%w (%v)", errNeedsRoot, err)
+			return nil, fmt.Errorf("%w: %w", errNeedsRoot, err)
 		}
 		return nil, err
 	}

@@ -114,7 +114,10 @@ func TestRunXDP(t *testing.T) {
 	qt.Assert(t, qt.HasLen(rr.Variables, 2))
 	qt.Assert(t, qt.Equals(rr.Variables[0].Name+"="+rr.Variables[0].Value, "bytes=192"))
 	qt.Assert(t, qt.Equals(rr.Variables[1].Name+"="+rr.Variables[1].Value, "runs=103"))
-	qt.Assert(t, qt.DeepEquals(rr.Maps, []*MapDump{{Name: "packets", Entries: []*Entry{{Key: "0", Value: "3"}}}}))
+	qt.Assert(t, qt.HasLen(rr.Maps, 1))
+	qt.Assert(t, qt.Equals(rr.Maps[0].Name, "packets"))
+	qt.Assert(t, qt.HasLen(rr.Maps[0].Entries, 1))
+	qt.Assert(t, qt.Equals(rr.Maps[0].Entries[0].Key+"="+rr.Maps[0].Entries[0].Value, "0=3"))
 	qt.Assert(t, qt.HasLen(r.Load.Programs, 2))
 
 	out, _, code := bpfobj(t, "run", "-repeat", "2", file, "xdp_count")

@@ -63,10 +63,12 @@ type Map struct {
 // Entry is one key/value pair of a map's initial contents, or of its
 // contents after a run. Key and Value are decoded through BTF where the
 // object has it ("0", "{a: 1, b: 2}"); a program or map name when the
-// value refers to one; hex bytes otherwise.
+// value refers to one; hex bytes otherwise. Both are cut after 200
+// characters ("..."); ValueHex has the whole value when it is bytes.
 type Entry struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
+	Key      string `json:"key"`
+	Value    string `json:"value"`
+	ValueHex string `json:"value_hex,omitempty"`
 }
 
 // Program is a program of the object, sorted by name.
@@ -117,7 +119,7 @@ type Variable struct {
 	// Constant is true for variables in read-only sections (.rodata).
 	Constant bool `json:"constant"`
 	// Value is decoded through BTF ("100", "\"abc\"", "{x: 1}"), hex bytes
-	// without it.
+	// without it; it is cut after 200 characters ("...").
 	Value string `json:"value"`
 	// Hex is the raw value in the object's byte order.
 	Hex string `json:"hex"`

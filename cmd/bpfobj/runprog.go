@@ -186,7 +186,7 @@ func runOne(coll *ebpf.Collection, spec *ebpf.CollectionSpec, name string, in ru
 	switch {
 	case err == nil:
 	case errors.Is(err, unix.EPERM) && !privileged():
-		return nil, fmt.Errorf("%w (%v)", errNeedsRoot, err)
+		return nil, fmt.Errorf("%w: %w", errNeedsRoot, err)
 	case errors.Is(err, unix.EINVAL):
 		return nil, fmt.Errorf("%w (the kernel refused the input: packet programs need at least 14 bytes of -data, "+
 			"a -ctx must have the size of the program's context and cover what it reads)", err)
@@ -351,8 +351,9 @@ func dumpMap(name string, m *ebpf.Map, ms *ebpf.MapSpec, bo binary.ByteOrder) (*
 			break
 		}
 		d.Entries = append(d.Entries, &Entry{
-			Key:   formatValue(ms.Key, key, bo),
-			Value: formatValue(ms.Value, value, bo),
+			Key:      formatValue(ms.Key, key, bo),
+			Value:    formatValue(ms.Value, value, bo),
+			ValueHex: hexString(value),
 		})
 	}
 	if err := iter.Err(); err != nil {

@@ -77,10 +77,14 @@ func describeMap(name string, ms *ebpf.MapSpec, bo binary.ByteOrder, depth int) 
 		m.InnerMap = describeMap(ms.InnerMap.Name, ms.InnerMap, bo, depth+1)
 	}
 	for _, kv := range ms.Contents {
-		m.Contents = append(m.Contents, &Entry{
+		e := &Entry{
 			Key:   formatAny(kv.Key, ms.Key, bo),
 			Value: formatAny(kv.Value, ms.Value, bo),
-		})
+		}
+		if b, ok := kv.Value.([]byte); ok {
+			e.ValueHex = hexString(b)
+		}
+		m.Contents = append(m.Contents, e)
 	}
 	return m
 }

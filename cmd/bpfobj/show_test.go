@@ -51,7 +51,7 @@ func TestShowJSON(t *testing.T) {
 
 	section := func(name string, size uint32, value string) *Map {
 		return &Map{Name: name, Type: "Array", KeySize: 4, ValueSize: size, ValueType: "datasec " + name,
-			MaxEntries: 1, Pinning: "none", Section: true, Contents: []*Entry{{Key: "0", Value: value}}}
+			MaxEntries: 1, Pinning: "none", Section: true, Contents: []*Entry{{Key: "0", Value: value, ValueHex: value}}}
 	}
 	program := func(name, section, typ, attach string, insns int) *Program {
 		return &Program{Name: name, Section: section, Type: typ, AttachType: attach, Instructions: insns,
@@ -79,6 +79,7 @@ func TestShowJSON(t *testing.T) {
 	if isBigEndian(binary.NativeEndian) {
 		want.ByteOrder = "big-endian"
 		want.Maps[1].Contents[0].Value = "00000064"
+		want.Maps[1].Contents[0].ValueHex = "00000064"
 		want.Variables[1].Hex = "00000064"
 	}
 	qt.Assert(t, qt.CmpEquals(r.Object, want))

@@ -94,37 +94,38 @@ func writeTypeString(sb *strings.Builder, typ btf.Type, depth int) {
 // formatValue decodes b as a value of typ in byte order bo: integers in
 // decimal, enums by name, char arrays as strings, structs as
 // "{field: value, ...}". Without a type, or when b doesn't fit it, the
-// value is printed as hex. The result is at most about maxValueLength
-// characters long.
+// value is printed as hex. The result is cut after maxValueLength
+// characters, and then ends in "...".
 func formatValue(typ btf.Type, b []byte, bo binary.ByteOrder) string {
-	if typ == nil {
-		return hexString(b)
+	s := ""
+	if typ != nil && sizeIs(typ, len(b)) {
+		vf := valueFormatter{bo: bo}
+		vf.value(typ, b, 0)
+		s = vf.sb.String()
+	} else {
+		s = hexString(b)
 	}
-	if size, err := btf.Sizeof(typ); err != nil || size != len(b) {
-		return hexString(b)
-	}
-	vf := valueFormatter{bo: bo}
-	vf.value(typ, b, 0)
-	s := vf.sb.String()
-	if vf.cut {
-		s += "..."
+	if len(s) > maxValueLength {
+		s = s[:maxValueLength] + "..."
 	}
 	return s
 }
 
-type valueFormatter struct {
-	sb  strings.Builder
-	bo  binary.ByteOrder
-	cut bool
+// sizeIs reports whether values of typ are size bytes long.
+func sizeIs(typ btf.Type, size int) bool {
+	n, err := btf.Sizeof(typ)
+	return err == nil && n == size
 }
 
-// full reports whether the output reached its limit; the formatter then
-// stops writing.
+type valueFormatter struct {
+	sb strings.Builder
+	bo binary.ByteOrder
+}
+
+// full reports whether the output reached its limit, so that the
+// formatter stops early; formatValue cuts what went beyond.
 func (vf *valueFormatter) full() bool {
-	if vf.sb.Len() >= maxValueLength {
-		vf.cut = true
-	}
-	return vf.cut
+	return vf.sb.Len() > maxValueLength
 }
 
 func (vf *valueFormatter) value(typ btf.Type, b []byte, depth int) {
@@ -293,7 +294,7 @@ func (vf *valueFormatter) members(members []btf.Member, b []byte, depth int) {
 		}
 		size, err := btf.Sizeof(m.Type)
 		start := int(m.Offset / 8)
-		if err != nil || m.Offset%8 != 0 || start+size > len(b) {
+		if err != nil || m.Offset%8 != 0 || start+size > len(b) || start < 0 {
 			vf.sb.WriteByte('?')
 			continue
 		}

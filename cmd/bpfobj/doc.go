@@ -1,0 +1,46 @@
+// Command bpfobj shows what a BPF object file holds, whether the running
+// kernel accepts it, and what its programs do, using only the library's
+// public API. It sits at the end of the flow, as a user of every stage:
+// LoadCollectionSpec (show), NewCollectionWithOptions (load), Program.Run
+// (run). It may import the root package, asm, btf, rlimit and
+// golang.org/x/sys/unix; it must never import internal packages (tests may
+// use internal/testutils), so that it needs nothing a user couldn't have.
+//
+// Usage:
+//
+//	bpfobj [-json] [-d] [-types] [-v]     show, load and run the embedded default object
+//	bpfobj [show] [-json] [-d] [-types] FILE.o
+//	bpfobj load [-json] [-prog NAME] [-v] FILE.o
+//	bpfobj run [-json] [-data HEX|@FILE] [-ctx HEX] [-repeat N] [-v] FILE.o PROG
+//
+// show lists the maps (type, key and value size and BTF type, max entries,
+// flags, pinning, initial contents), the programs (section, type, attach
+// type and target, instruction count, license, referenced maps and
+// subprograms) and the global variables with their values decoded through
+// BTF. -d adds the disassembly with source lines from BTF line info,
+// -types the object's BTF types as Go declarations (btf.GoFormatter).
+//
+// load loads the whole object (or only -prog NAME and the maps) with the
+// verifier's statistics log level and prints, per program, the instructions
+// the verifier processed, its states and its time. A rejected program gets
+// the verifier's cause and the failing source line; -v adds the whole log.
+//
+// run loads the object and runs PROG once (or -repeat N times) with
+// BPF_PROG_TEST_RUN: packet programs get a 64-byte UDP sample packet unless
+// -data is given. It prints the return value (named for XDP, tc and socket
+// programs), the output data and context, the mean run time (from the
+// kernel's run-time statistics where it can switch them on, the wall clock
+// of the bpf(2) call otherwise), and the global variables and small maps
+// after the run.
+//
+// Without a file, bpfobj works on an object embedded in the binary
+// (testdata/bpfobj_default.c: a packet counter with a map, two global
+// variables and a subprogram): it shows it and, as root, loads it and runs
+// both programs on the sample packet. Without root it stops after showing
+// and says so.
+//
+// -json prints one JSON document per invocation, a Report (report.go
+// documents every field). Exit status: 0 on success, 1 on failure (missing
+// or unreadable file, non-ELF input, rejected program, failed run), 2 on
+// bad usage.
+package main
