@@ -137,7 +137,8 @@ func onlyProgram(spec *ebpf.CollectionSpec, name string) (*ebpf.CollectionSpec, 
 func verifierFailure(spec *ebpf.CollectionSpec, ve *ebpf.VerifierError, err error, verbose bool) *VerifierFailure {
 	vf := &VerifierFailure{
 		Program:   rejectedProgram(spec, err),
-		Cause:     ve.Error(),
+		Cause:     err.Error(),
+		LogLines:  len(ve.Log),
 		Source:    strings.TrimPrefix(ve.Source, "./"),
 		Truncated: ve.Truncated,
 	}

@@ -63,10 +63,10 @@ func TestLoadVerifierError(t *testing.T) {
 
 	out, stderr, code := bpfobj(t, "load", file)
 	qt.Assert(t, qt.Equals(code, exitFailure))
-	qt.Assert(t, qt.StringContains(out, "program oob_read: rejected by the verifier"))
+	qt.Assert(t, qt.StringContains(out, "the kernel rejected program oob_read\n"))
 	qt.Assert(t, qt.StringContains(out, "invalid access to map value, value_size=8 off=24 size=8"))
-	qt.Assert(t, qt.StringContains(out, "source: err_verifier.c:32: return value[3];"))
-	qt.Assert(t, qt.StringContains(out, "-v prints the whole verifier log"))
+	assertRows(t, out, []string{"source:", "err_verifier.c:32:", "return", "value[3];"})
+	qt.Assert(t, qt.StringContains(out, "(-v prints it)"))
 	qt.Assert(t, qt.StringContains(stderr, "bpfobj load: "))
 	qt.Assert(t, qt.StringContains(stderr, "oob_read"))
 
@@ -189,4 +189,13 @@ func TestRunTailCalls(t *testing.T) {
 	qt.Assert(t, qt.Equals(r.Run[0].Return, uint32(42)))
 	// 42 is no TC_ACT_* value: the number stands alone.
 	qt.Assert(t, qt.Equals(r.Run[0].ReturnName, ""))
+}
+
+// Program types without a test runner load, then fail to run with a
+// message that says so.
+func TestRunUnsupported(t *testing.T) {
+	testutils.RequireRoot(t)
+	_, stderr, code := bpfobj(t, "run", object("link_tracepoint"), "tp_getpid")
+	qt.Assert(t, qt.Equals(code, exitFailure))
+	qt.Assert(t, qt.StringContains(stderr, "test run of program type TracePoint not supported"))
 }

@@ -148,7 +148,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	} else if cmd != "default" {
 		// The demo prints as it goes; the others print their report.
-		writeReport(stdout, &report)
+		writeReport(stdout, cmd, &report)
 	}
 
 	if err != nil {
@@ -220,8 +220,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	return append(pos, rest...), nil
 }
 
-func writeReport(w io.Writer, r *Report) {
-	if r.Object != nil && (r.Load == nil && r.Run == nil) {
+func writeReport(w io.Writer, cmd string, r *Report) {
+	if cmd == "show" && r.Object != nil {
 		writeObject(w, r.Object)
 	}
 	if r.Load != nil {

@@ -176,14 +176,16 @@ type ProgramStats struct {
 type VerifierFailure struct {
 	// Program is the rejected program, when known.
 	Program string `json:"program,omitempty"`
-	// Cause is the one-line summary of the rejection.
+	// Cause is the error, in one line: it names the program, the
+	// verifier's reason and, with line info, the source line.
 	Cause string `json:"cause"`
 	// Source is "file.c:LINE" of the rejected instruction and SourceLine
 	// that line's text, when the object has line info.
 	Source     string `json:"source,omitempty"`
 	SourceLine string `json:"source_line,omitempty"`
-	// Log is the whole verifier log (with -v).
-	Log []string `json:"log,omitempty"`
+	// Log is the whole verifier log (with -v); LogLines its length.
+	Log      []string `json:"log,omitempty"`
+	LogLines int      `json:"log_lines"`
 	// Truncated says the log did not fit the largest buffer.
 	Truncated bool `json:"log_truncated,omitempty"`
 }

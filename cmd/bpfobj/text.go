@@ -181,20 +181,21 @@ func writeLoad(w io.Writer, file string, lr *LoadResult) {
 		tw.Flush()
 	}
 	if vf := lr.Verifier; vf != nil {
+		name := "a program"
 		if vf.Program != "" {
-			fmt.Fprintf(w, "program %s: rejected by the verifier\n", vf.Program)
-		} else {
-			fmt.Fprintf(w, "rejected by the verifier\n")
+			name = "program " + vf.Program
 		}
-		fmt.Fprintf(w, "  cause:  %s\n", vf.Cause)
+		fmt.Fprintf(w, "the kernel rejected %s\n", name)
+		fmt.Fprintf(w, "  error:   %s\n", vf.Cause)
 		if vf.Source != "" {
-			fmt.Fprintf(w, "  source: %s", vf.Source)
+			fmt.Fprintf(w, "  source:  %s", vf.Source)
 			if vf.SourceLine != "" {
 				fmt.Fprintf(w, ": %s", vf.SourceLine)
 			}
 			fmt.Fprintln(w)
 		}
-		if len(vf.Log) > 0 {
+		switch {
+		case len(vf.Log) > 0:
 			fmt.Fprintln(w, "  verifier log:")
 			for _, l := range vf.Log {
 				fmt.Fprintf(w, "    %s\n", l)
@@ -202,8 +203,8 @@ func writeLoad(w io.Writer, file string, lr *LoadResult) {
 			if vf.Truncated {
 				fmt.Fprintln(w, "    (log truncated)")
 			}
-		} else {
-			fmt.Fprintln(w, "  (-v prints the whole verifier log)")
+		case vf.LogLines > 0:
+			fmt.Fprintf(w, "  verifier log: %s (-v prints it)\n", plural(vf.LogLines, "line"))
 		}
 	}
 }
