@@ -231,7 +231,7 @@ func (vf *valueFormatter) array(t *btf.Array, b []byte, depth int) {
 		return
 	}
 	size := len(b) / int(t.Nelems)
-	if elem, ok := btf.UnderlyingType(t.Type).(*btf.Int); ok && size == 1 && elem.Encoding != btf.Bool {
+	if elem, ok := btf.UnderlyingType(t.Type).(*btf.Int); ok && size == 1 && (elem.Name == "char" || elem.Encoding == btf.Char) {
 		if s, ok := cString(b); ok {
 			vf.sb.WriteString(strconv.Quote(s))
 			return
@@ -268,10 +268,6 @@ func cString(b []byte) (string, bool) {
 		if c != 0 {
 			return "", false
 		}
-	}
-	if end == 0 && len(b) > 1 {
-		// An all-zero array is more likely data than an empty string.
-		return "", false
 	}
 	return string(b[:end]), true
 }
