@@ -24,7 +24,7 @@ func linkProgram(spec *ProgramSpec, opts *ProgramOptions, kt *kernelTypes, types
 	insns := make(asm.Instructions, len(spec.Instructions))
 	copy(insns, spec.Instructions)
 
-	if err := applyCORE(insns, spec.ByteOrder, types, kt.cache, opts); err != nil {
+	if err := applyCORE(insns, spec.ByteOrder, types, kt, opts); err != nil {
 		return nil, err
 	}
 	if err := resolveKfuncs(insns, kt); err != nil {

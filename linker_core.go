@@ -14,14 +14,15 @@ import (
 // applyCORE applies the CO-RE relocations attached to insns (by the ELF
 // reader, as btf.CORERelocationMetadata) against the target BTF: opts'
 // KernelTypes, or else the running kernel's and its modules' (shared
-// through c, decoded lazily), followed by opts' ExtraRelocationTargets.
+// through kt's cache, decoded lazily), followed by opts'
+// ExtraRelocationTargets.
 // Local type IDs that relocations ask for are added to b, the program's
 // BTF. bo is the byte order the program was compiled for.
 //
 // A relocation without a target poisons its instruction (see
 // btf.COREBadRelocationSentinel); the relocation record stays on it, so
 // that a verifier error there can name the type and field.
-func applyCORE(insns asm.Instructions, bo binary.ByteOrder, b *btf.Builder, c *btf.Cache, opts *ProgramOptions) error {
+func applyCORE(insns asm.Instructions, bo binary.ByteOrder, b *btf.Builder, kt *kernelTypes, opts *ProgramOptions) error {
 	var (
 		relos []*btf.CORERelocation
 		at    []int
@@ -39,7 +40,7 @@ func applyCORE(insns asm.Instructions, bo binary.ByteOrder, b *btf.Builder, c *b
 		bo = internal.NativeEndian
 	}
 
-	targets, err := coreTargets(c, opts)
+	targets, err := coreTargets(kt, opts)
 	if err != nil {
 		return fmt.Errorf("CO-RE: %w", err)
 	}
@@ -57,12 +58,13 @@ func applyCORE(insns asm.Instructions, bo binary.ByteOrder, b *btf.Builder, c *b
 
 // coreTargets lists the BTF that CO-RE relocations are resolved against,
 // in the order they are searched.
-func coreTargets(c *btf.Cache, opts *ProgramOptions) ([]*btf.Spec, error) {
+func coreTargets(kt *kernelTypes, opts *ProgramOptions) ([]*btf.Spec, error) {
 	if opts.KernelTypes != nil {
 		// A replacement for the kernel's BTF (such as btfhub's) holds the
 		// types of vmlinux and modules merged.
 		return append([]*btf.Spec{opts.KernelTypes}, opts.ExtraRelocationTargets...), nil
 	}
+	c := kt.btf()
 
 	kernel, err := c.Kernel()
 	if err != nil {

@@ -25,8 +25,18 @@ type kernelTypes struct {
 	order   []string
 }
 
+// newKernelTypes returns a kernelTypes using c, or a Cache of its own,
+// made when first needed, if c is nil.
 func newKernelTypes(c *btf.Cache) *kernelTypes {
 	return &kernelTypes{cache: c}
+}
+
+// btf returns the cache of kernel BTF, making it on first use.
+func (kt *kernelTypes) btf() *btf.Cache {
+	if kt.cache == nil {
+		kt.cache = btf.NewCache()
+	}
+	return kt.cache
 }
 
 // Close closes the module BTF handles.
@@ -47,7 +57,7 @@ func (kt *kernelTypes) Close() error {
 // It returns an error wrapping btf.ErrNotFound when no BTF has the type,
 // and one wrapping ErrNotSupported when the kernel has no BTF.
 func (kt *kernelTypes) find(name, symbol string, target any) (spec *btf.Spec, module string, err error) {
-	kernel, err := kt.cache.Kernel()
+	kernel, err := kt.btf().Kernel()
 	if err != nil {
 		return nil, "", fmt.Errorf("load kernel BTF: %w", err)
 	}
@@ -64,7 +74,7 @@ func (kt *kernelTypes) find(name, symbol string, target any) (spec *btf.Spec, mo
 		// Not a symbol of a module: the kernel's error stands.
 		return nil, "", err
 	}
-	spec, merr = kt.cache.Module(module)
+	spec, merr = kt.btf().Module(module)
 	if errors.Is(merr, fs.ErrNotExist) {
 		return nil, "", fmt.Errorf("%w (module %s has no BTF)", err, module)
 	}
@@ -83,7 +93,7 @@ func (kt *kernelTypes) findIn(module, name, symbol string, target any) (*btf.Spe
 	if module == "" {
 		return kt.find(name, symbol, target)
 	}
-	spec, err := kt.cache.Module(module)
+	spec, err := kt.btf().Module(module)
 	if err != nil {
 		return nil, "", err
 	}

@@ -82,16 +82,13 @@ const (
 //
 // c shares the kernel's BTF (and that of its modules) between the programs
 // of one collection: it is read, decoded lazily, only if a program needs
-// it (CO-RE, kfuncs, typed ksyms, attach targets). nil makes a Cache for
-// this program alone.
+// it (CO-RE, kfuncs, typed ksyms, attach targets). With nil, a program
+// that needs kernel BTF gets a Cache of its own.
 //
 // Maps must already be associated with the instructions that reference
 // them (asm.Instruction.AssociateMap); an instruction referencing a map by
 // name without one is an error.
 func newProgramWithOptions(spec *ProgramSpec, opts ProgramOptions, c *btf.Cache) (*Program, error) {
-	if c == nil {
-		c = btf.NewCache()
-	}
 	prog, err := loadProgramSpec(spec, &opts, c)
 	if err != nil {
 		return nil, fmt.Errorf("program %q: %w", spec.Name, err)
