@@ -366,7 +366,7 @@ func explainLoadError(spec *ProgramSpec, insns asm.Instructions, err error) erro
 	}
 
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
-		if perr := haveProgramType(spec.Type); perr != nil {
+		if perr := haveProgramType(spec.Type); errors.Is(perr, ErrNotSupported) {
 			return perr
 		}
 		if spec.AttachType != AttachNone {
