@@ -108,6 +108,16 @@ func (o *object) withVariables(name string, ms *ebpf.MapSpec) *ebpf.MapSpec {
 // forbids (EPERM for root: tracing, LSM, extension programs here).
 func (o *object) program(name string, modify ...func(*ebpf.ProgramSpec)) *ebpf.Program {
 	o.t.Helper()
+	prog, err := o.load(name, modify...)
+	testutils.SkipIfNotSupported(o.t, err)
+	testutils.SkipIfForbidden(o.t, err, o.spec.Programs[name].Type.String())
+	qt.Assert(o.t, qt.IsNil(err), qt.Commentf("program %s of %s", name, o.name))
+	return prog
+}
+
+// load is program without the checks: it returns the loader's error.
+func (o *object) load(name string, modify ...func(*ebpf.ProgramSpec)) (*ebpf.Program, error) {
+	o.t.Helper()
 	testutils.RequireRoot(o.t)
 	ps, ok := o.spec.Programs[name]
 	qt.Assert(o.t, qt.IsTrue(ok), qt.Commentf("%s has no program %s", o.name, name))
@@ -124,11 +134,11 @@ func (o *object) program(name string, modify ...func(*ebpf.ProgramSpec)) *ebpf.P
 		}
 	}
 	prog, err := ebpf.NewProgram(ps)
-	testutils.SkipIfNotSupported(o.t, err)
-	testutils.SkipIfForbidden(o.t, err, ps.Type.String())
-	qt.Assert(o.t, qt.IsNil(err), qt.Commentf("program %s of %s", name, o.name))
+	if err != nil {
+		return nil, err
+	}
 	o.t.Cleanup(func() { prog.Close() })
-	return prog
+	return prog, nil
 }
 
 // counter reads the uint64 global variable name from its data section.

@@ -18,7 +18,7 @@ import (
 
 // rawTracepointLink attaches a counter program to sys_enter, a link any
 // kernel with links can make.
-func rawTracepointLink(t *testing.T) (Link, *ebpf.Program) {
+func rawTracepointLink(t testing.TB) (Link, *ebpf.Program) {
 	t.Helper()
 	prog, _ := counterProgram(t, ebpf.RawTracepoint, ebpf.AttachNone, 0)
 	l, err := AttachRawTracepoint(RawTracepointOptions{Name: "sys_enter", Program: prog})

@@ -1,6 +1,7 @@
 package link
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfkit/ebpf"
+	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
 // fentry, fexit, fmod_ret, LSM and extension programs get EPERM at load on
@@ -67,16 +69,49 @@ func TestTracingCookie(t *testing.T) {
 
 func TestFmodRet(t *testing.T) {
 	obj := loadObject(t, "link_tracing")
+	trigger := func(prog *ebpf.Program) {
+		// A test run of an fmod_ret program calls
+		// bpf_modify_return_test.
+		_, err := prog.Run(&ebpf.RunOptions{})
+		qt.Assert(t, qt.IsNil(err))
+	}
+	if !modifiable(t, obj) {
+		// Without CONFIG_FUNCTION_ERROR_INJECTION only security_* hooks
+		// take fmod_ret programs: probe one that open(2) reaches.
+		t.Log("bpf_modify_return_test is not modifiable here: using security_file_open")
+		obj.spec.Programs["on_fmod_ret"].AttachTo = "security_file_open"
+		trigger = func(*ebpf.Program) {
+			f, err := os.Open("/dev/null")
+			qt.Assert(t, qt.IsNil(err))
+			f.Close()
+		}
+	}
 	prog := obj.program("on_fmod_ret")
-
 	l, err := AttachTracing(TracingOptions{Program: prog, AttachType: ebpf.AttachModifyReturn})
 	qt.Assert(t, qt.IsNil(err))
 	keep(t, l)
-	// A test run of an fmod_ret program calls bpf_modify_return_test.
-	_, err = prog.Run(&ebpf.RunOptions{})
-	qt.Assert(t, qt.IsNil(err))
+	trigger(prog)
 	qt.Assert(t, qt.IsTrue(obj.counter("fmod_ret_count") >= 1))
 	mustClose(t, l)
+}
+
+// modifiable reports whether the kernel lets on_fmod_ret attach to its
+// target: it refuses functions outside the error injection list and the
+// security_* hooks at load, with EINVAL.
+func modifiable(t *testing.T, obj *object) bool {
+	t.Helper()
+	prog, err := obj.load("on_fmod_ret")
+	if err == nil {
+		prog.Close()
+		return true
+	}
+	testutils.SkipIfNotSupported(t, err)
+	testutils.SkipIfForbidden(t, err, "Tracing")
+	if errors.Is(err, unix.EINVAL) && strings.Contains(err.Error(), "is not modifiable") {
+		return false
+	}
+	t.Fatal(err)
+	return false
 }
 
 func TestTpBTF(t *testing.T) {
