@@ -22,6 +22,7 @@ test:
 # C sources. The output is reproducible byte for byte.
 testdata:
 	$(MAKE) -C testdata CLANG=$(CLANG)
+	$(GO) generate ./cmd/bpfobj
 
 # Regenerate code derived from internal/cmd/uapi/bpf-uapi.h. Tests fail when
 # the committed output is stale.
