@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/go-quicktest/qt"
+
+	"github.com/bpfkit/ebpf/btf"
 )
 
 // Broken objects are made here by patching the test objects, byte by
@@ -66,6 +68,17 @@ func (p *patcher) symbol(name string) []byte {
 	}
 	p.t.Fatalf("no symbol %q", name)
 	return nil
+}
+
+// renameSection gives a section a new name of the same length.
+func (p *patcher) renameSection(old, new string) {
+	if len(old) != len(new) {
+		p.t.Fatalf("%q and %q differ in length", old, new)
+	}
+	shstrndx := p.bo().Uint16(p.data[62:])
+	strtab := p.bo().Uint64(p.data[p.bo().Uint64(p.data[40:])+uint64(shstrndx)*elfSectionSize+24:])
+	nameOff := p.bo().Uint32(p.sectionHeader(old))
+	copy(p.data[strtab+uint64(nameOff):], new)
 }
 
 func (p *patcher) load() error {
@@ -124,6 +137,33 @@ func TestCorruptObjects(t *testing.T) {
 			qt.Assert(t, qt.ErrorMatches(p.load(), tc.err))
 		})
 	}
+}
+
+// TestWithoutBTF reads objects whose BTF is hidden: data and legacy maps
+// need none, BTF maps do.
+func TestWithoutBTF(t *testing.T) {
+	p := newPatcher(t, "globals-el")
+	p.renameSection(".BTF", ".XTF")
+	p.renameSection(".BTF.ext", ".XTF.ext")
+	spec, err := LoadCollectionSpecFromReader(bytes.NewReader(p.data))
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.IsNil(spec.Types))
+	qt.Assert(t, qt.HasLen(spec.Maps, 5))
+	qt.Assert(t, qt.HasLen(spec.Variables, 11))
+	for _, m := range spec.Maps {
+		qt.Assert(t, qt.IsNil(m.Key))
+		qt.Assert(t, qt.IsNil(m.Value))
+	}
+	for _, v := range spec.Variables {
+		qt.Assert(t, qt.IsNil(v.Type))
+	}
+	prog := spec.Programs["read_globals"]
+	qt.Assert(t, qt.IsNil(prog.Instructions[0].Source()))
+	qt.Assert(t, qt.IsNil(btf.FuncMetadata(&prog.Instructions[0])))
+
+	p = newPatcher(t, "maps_btf-el")
+	p.renameSection(".BTF", ".XTF")
+	qt.Assert(t, qt.ErrorMatches(p.load(), `section ".maps": BTF map definitions need BTF, but the object has none`))
 }
 
 // TestCorruptObjectsTruncated reads every prefix of a few objects: no
