@@ -204,7 +204,12 @@ func (c *typeCache) insert(key uint32, p unsafe.Pointer) {
 
 func (c *typeCache) grow() {
 	keys, ptrs := c.keys, c.ptrs
+	// Start at a sixteenth of the IDs: resolving one kernel struct
+	// decodes thousands of types.
 	size := max(2*len(keys), 64)
+	for len(keys) == 0 && size < int(c.limit/16) {
+		size *= 2
+	}
 	c.keys, c.ptrs = make([]uint32, size), make([]unsafe.Pointer, size)
 	c.shift = uint(32 - bits.Len(uint(size-1)))
 	for i, k := range keys {

@@ -278,9 +278,14 @@ func (d *decoder) members(rs *rawSpec, rt *rawType) ([]Member, error) {
 			return nil, fmt.Errorf("member %d (%q): %w", i, name, err)
 		}
 		off := o.u32(b[btfMemberOffsetOff:])
-		ms[i] = Member{Name: name, Type: typ, Offset: Bits(off)}
+		// Field by field: the slab is zeroed, and storing a whole Member
+		// costs a bulk write barrier while the GC runs.
+		m := &ms[i]
+		m.Name, m.Type = name, typ
 		if rt.flag() {
-			ms[i].Offset, ms[i].BitfieldSize = memberBitOffset(off), memberBitfieldSize(off)
+			m.Offset, m.BitfieldSize = memberBitOffset(off), memberBitfieldSize(off)
+		} else {
+			m.Offset = Bits(off)
 		}
 	}
 	return ms, nil
@@ -314,7 +319,7 @@ func (d *decoder) enumValues(rs *rawSpec, rt *rawType) ([]EnumValue, error) {
 		if err != nil {
 			return nil, fmt.Errorf("value %d: name: %w", i, err)
 		}
-		vs[i] = EnumValue{name, v}
+		vs[i].Name, vs[i].Value = name, v
 	}
 	return vs, nil
 }
@@ -336,7 +341,7 @@ func (d *decoder) params(rs *rawSpec, rt *rawType) ([]FuncParam, error) {
 		if err != nil {
 			return nil, fmt.Errorf("param %d (%q): %w", i, name, err)
 		}
-		ps[i] = FuncParam{name, typ}
+		ps[i].Name, ps[i].Type = name, typ
 	}
 	return ps, nil
 }

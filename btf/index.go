@@ -49,9 +49,9 @@ type rawSpec struct {
 }
 
 // indexStride trades TypeByID speed for memory: keeping every offset would
-// cost 4 bytes per type (half a megabyte for vmlinux), keeping every 8th
-// costs one eighth of that and at most seven header reads per lookup.
-const indexStride = 8
+// cost 4 bytes per type (half a megabyte for vmlinux), keeping every 4th
+// costs a quarter of that and at most three header reads per lookup.
+const indexStride = 4
 
 // maxTypes bounds the number of types, far above what the kernel accepts
 // (BTF_MAX_TYPE), so that an ID plus one fits the 27 bits the type cache

@@ -2,6 +2,8 @@ package btf
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"errors"
 	"fmt"
 	"strings"
@@ -53,11 +55,28 @@ func (st *stringTable) lookupBytes(off uint32) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d", errStringOffset, off)
 	}
 	s := st.data[rel:]
-	end := bytes.IndexByte(s, 0)
+	end := cstringLen(s)
 	if end < 0 {
 		return nil, fmt.Errorf("%w: %d: no terminating NUL", errStringOffset, off)
 	}
 	return s[:end:end], nil
+}
+
+// cstringLen returns the index of the first NUL in s, or -1. Names are
+// short: eight bytes at a time beats bytes.IndexByte's setup cost.
+func cstringLen(s []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		v := binary.LittleEndian.Uint64(s[i:])
+		if z := (v - ones) & ^v & highs; z != 0 {
+			return i + bits.TrailingZeros64(z)/8
+		}
+	}
+	if j := bytes.IndexByte(s[i:], 0); j >= 0 {
+		return i + j
+	}
+	return -1
 }
 
 // lookup returns the string at off.
