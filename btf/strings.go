@@ -3,9 +3,9 @@ package btf
 import (
 	"bytes"
 	"encoding/binary"
-	"math/bits"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"unsafe"
 )
