@@ -443,7 +443,7 @@ func linkInfo(fd *sys.FD) (*Info, error) {
 func infoError(err error) error {
 	if errors.Is(err, unix.EINVAL) {
 		if perr := haveLinkInfo(); perr != nil {
-			return perr
+			return fmt.Errorf("%w (%w)", perr, err)
 		}
 	}
 	return err

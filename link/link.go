@@ -300,7 +300,7 @@ func (l *RawLink) Detach() error {
 		return fmt.Errorf("detach link: %w", &internal.UnsupportedFeatureError{Name: "BPF_LINK_DETACH for this link type"})
 	case errors.Is(err, unix.EINVAL):
 		if perr := haveLinkDetach(); perr != nil {
-			return fmt.Errorf("detach link: %w", perr)
+			return fmt.Errorf("detach link: %w (%w)", perr, err)
 		}
 	}
 	return fmt.Errorf("detach link: %w", err)

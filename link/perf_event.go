@@ -85,7 +85,9 @@ type PerfEvent interface {
 
 // perfEventLink is a BPF_LINK_TYPE_PERF_EVENT link (5.15). Links made here
 // own the perf event (and trace event) and release them on Close; a link
-// from NewFromFD or LoadPinnedLink has none.
+// from NewFromFD or LoadPinnedLink has none. A pinned link keeps its perf
+// event in the kernel, and with it a tracefs probe event, which Close then
+// leaves in place (its group names the process: bpfkit_<pid>_...).
 type perfEventLink struct {
 	RawLink
 	pe *perfEvent

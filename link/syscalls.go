@@ -64,18 +64,30 @@ var haveBPFLink = internal.NewFeatureTest("bpf_link (BPF_LINK_CREATE)", func() e
 	return err
 }, "5.7")
 
-// haveLinkInfo is the error of a kernel that can't describe links: it
-// answers BPF_OBJ_GET_INFO_BY_FD for a link with EINVAL (before 5.8). Only
-// called for a link fd that got EINVAL, so it needs no probe.
+// haveLinkInfo: a kernel before 5.8 answers BPF_OBJ_GET_INFO_BY_FD for a
+// link with EINVAL. Only consulted after such an EINVAL, which the version
+// explains; no probe needed.
 func haveLinkInfo() error {
-	return &internal.UnsupportedFeatureError{Name: "link info (BPF_OBJ_GET_INFO_BY_FD on a link)", MinimumVersion: internal.Version{5, 8, 0}}
+	return olderThan("link info (BPF_OBJ_GET_INFO_BY_FD on a link)", internal.Version{5, 8, 0})
 }
 
-// haveLinkDetach is the error of a kernel without BPF_LINK_DETACH (5.9),
-// which answers the unknown command with EINVAL. Only called after such an
-// EINVAL.
+// haveLinkDetach: a kernel before 5.9 answers the unknown BPF_LINK_DETACH
+// with EINVAL. Only consulted after such an EINVAL.
 func haveLinkDetach() error {
-	return &internal.UnsupportedFeatureError{Name: "BPF_LINK_DETACH", MinimumVersion: internal.Version{5, 9, 0}}
+	return olderThan("BPF_LINK_DETACH", internal.Version{5, 9, 0})
+}
+
+// olderThan returns an UnsupportedFeatureError for feature if the running
+// kernel is older than v, and nil otherwise. It classifies an EINVAL whose
+// only explanation on an old kernel is the missing feature, where a probe
+// would cost more than it tells; on a kernel that has the feature the
+// EINVAL stands for itself.
+func olderThan(feature string, v internal.Version) error {
+	have, err := internal.KernelVersion()
+	if err != nil || !have.Less(v) {
+		return nil
+	}
+	return &internal.UnsupportedFeatureError{Name: feature, MinimumVersion: v}
 }
 
 // haveBPFLinkPerfEvent: perf events attach with BPF_LINK_CREATE (5.15).

@@ -104,12 +104,16 @@ func attachBTF(prog *ebpf.Program, attach ebpf.AttachType, cookie uint64) (Link,
 	case attach == ebpf.AttachTraceRawTp:
 		fd, err = rawTracepointOpen("", prog, cookie)
 		if errors.Is(err, unix.EINVAL) {
-			err = fmt.Errorf("%w (%w)", &internal.UnsupportedFeatureError{Name: "cookies for BTF tracepoints", MinimumVersion: internal.Version{6, 10, 0}}, err)
+			if verr := olderThan("cookies for BTF tracepoints", internal.Version{6, 10, 0}); verr != nil {
+				err = fmt.Errorf("%w (%w)", verr, err)
+			}
 		}
 	default:
 		fd, err = linkCreateTracing(prog, 0, 0, attach, cookie)
 		if errors.Is(err, unix.EINVAL) {
-			err = fmt.Errorf("%w (%w)", &internal.UnsupportedFeatureError{Name: "cookies for tracing links", MinimumVersion: internal.Version{5, 19, 0}}, err)
+			if verr := olderThan("cookies for tracing links", internal.Version{5, 19, 0}); verr != nil {
+				err = fmt.Errorf("%w (%w)", verr, err)
+			}
 		}
 	}
 	if err != nil {

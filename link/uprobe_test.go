@@ -243,8 +243,8 @@ func TestUprobeRefCtr(t *testing.T) {
 	qt.Assert(t, qt.Equals(uprobeSemaphore, before))
 }
 
-// libc returns the path of the C library and a command that calls malloc
-// (ls), for return probes outside the Go runtime.
+// libc returns the path of the C library, to resolve symbols of a shared
+// library and to probe functions a child process (ls) calls.
 func libc(t *testing.T) string {
 	t.Helper()
 	for _, p := range []string{
@@ -260,7 +260,7 @@ func libc(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("no glibc libc.so.6 found for return probes")
+	t.Skip("no glibc libc.so.6 on this system (needed to probe a C library)")
 	return ""
 }
 
