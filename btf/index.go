@@ -1,6 +1,7 @@
 package btf
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -140,17 +141,30 @@ func (r *rawSpec) typeLen(off uint32) uint32 {
 // records checkpoints and decl tags, and indexes the names of all types but
 // functions.
 func (r *rawSpec) scan() error {
-	if len(r.types)%4 != 0 {
-		return fmt.Errorf("type section length %d is not a multiple of 4", len(r.types))
+	types := r.types
+	if len(types)%4 != 0 {
+		return fmt.Errorf("type section length %d is not a multiple of 4", len(types))
+	}
+	if len(types)/btfTypeSize+int(r.firstID) >= maxTypes {
+		return fmt.Errorf("type section of %d bytes may hold more than %d types", len(types), maxTypes)
 	}
 	// Most sections average more than 24 bytes per type; append grows the
 	// slice for those that do not.
-	r.checkpoints = make([]uint32, 0, len(r.types)/24/indexStride+1)
+	r.checkpoints = make([]uint32, 0, len(types)/24/indexStride+1)
 	// named collects hash<<32 | index of the types for the name index, in
 	// chunks so that growing it copies nothing.
 	var named chunkedList
+	// This loop runs once per type (150k times for vmlinux): everything it
+	// needs is in locals.
+	lens := r.lens
+	big := r.order.big
+	u32 := func(b []byte) uint32 {
+		if big {
+			return binary.BigEndian.Uint32(b)
+		}
+		return binary.LittleEndian.Uint32(b)
+	}
 	var off, n uint32
-	types := r.types
 	for int(off) < len(types) {
 		if n%indexStride == 0 {
 			r.checkpoints = append(r.checkpoints, off)
@@ -158,10 +172,10 @@ func (r *rawSpec) scan() error {
 		if len(types)-int(off) < btfTypeSize {
 			return fmt.Errorf("type id %d at offset %d: btf_type truncated: %d bytes left", r.firstID+TypeID(n), off, len(types)-int(off))
 		}
-		b := types[off : off+btfTypeSize]
-		info := r.order.u32(b[btfTypeInfoOff:])
+		b := types[off : off+btfTypeSize : off+btfTypeSize]
+		info := u32(b[btfTypeInfoOff:])
 		kind := infoKind(info)
-		l := r.lens[kind]
+		l := lens[kind]
 		if l == 0 {
 			return fmt.Errorf("type id %d at offset %d: unknown kind %d and no kind layout to skip it", r.firstID+TypeID(n), off, kind)
 		}
@@ -170,22 +184,16 @@ func (r *rawSpec) scan() error {
 			return fmt.Errorf("type id %d at offset %d: %s with vlen %d needs %d bytes, %d left", r.firstID+TypeID(n), off, kind, infoVlen(info), size, len(types)-int(off))
 		}
 		switch kind {
-		case kindFunc, kindTypeTag:
+		case kindFunc, kindTypeTag, kindPtr, kindFuncProto, kindConst, kindVolatile, kindRestrict, kindArray:
 			// Functions have their own index; a type tag's name is its
-			// value, not a type name.
+			// value, not a type name; the others have no names.
 		case kindDeclTag:
 			r.declTags = append(r.declTags, r.firstID+TypeID(n))
-		case kindDatasec:
-			if r.order.u32(b[btfTypeSizeOff:]) == 0 {
+		default:
+			if kind == kindDatasec && u32(b[btfTypeSizeOff:]) == 0 {
 				r.unsizedDatasecs = true
 			}
-			if nameOff := r.order.u32(b[btfTypeNameOffOff:]); nameOff != 0 {
-				if h, ok := r.nameHash(nameOff); ok {
-					named.add(uint64(h)<<32 | uint64(n))
-				}
-			}
-		default:
-			if nameOff := r.order.u32(b[btfTypeNameOffOff:]); nameOff != 0 {
+			if nameOff := u32(b[btfTypeNameOffOff:]); nameOff != 0 {
 				if h, ok := r.nameHash(nameOff); ok {
 					named.add(uint64(h)<<32 | uint64(n))
 				}
@@ -193,9 +201,6 @@ func (r *rawSpec) scan() error {
 		}
 		off += size
 		n++
-		if n > maxTypes || uint64(r.firstID)+uint64(n) > maxTypes {
-			return fmt.Errorf("more than %d types", maxTypes)
-		}
 	}
 	r.count = n
 	r.names[classOther] = newNameIndex(r.nameSeed, n, named)
