@@ -16,6 +16,7 @@ import (
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/kallsyms"
 	"github.com/bpfkit/ebpf/internal/kconfig"
+	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
@@ -257,11 +258,7 @@ var objectTests = map[string]objectTest{
 		// Other tests may register the object's "bpfkit" at the same
 		// time: give this one a name of its own, which also shows that
 		// data members reach the kernel.
-		prepare: func(t *testing.T, spec *CollectionSpec) {
-			for _, name := range []string{"bpfkit_cc", "bpfkit_cc_link"} {
-				setStructOpsName(t, spec.Maps[name], structOpsTestName(name))
-			}
-		},
+		prepare: prepareStructOpsSpec,
 		check: func(t *testing.T, _ *CollectionSpec, coll *Collection) {
 			// Writing the value of the .struct_ops map registered it; the
 			// .struct_ops.link one waits for link.AttachStructOps.
@@ -272,6 +269,9 @@ var objectTests = map[string]objectTest{
 			algs := availableCongestionControl(t)
 			qt.Check(t, qt.IsTrue(slices.Contains(algs, structOpsTestName("bpfkit_cc"))), qt.Commentf("%v", algs))
 			qt.Check(t, qt.IsFalse(slices.Contains(algs, structOpsTestName("bpfkit_cc_link"))), qt.Commentf("%v", algs))
+			if !kernelBefore(t, "6.4") {
+				qt.Check(t, qt.Equals(coll.Maps["bpfkit_cc_link"].Flags()&sys.BPF_F_LINK, uint32(sys.BPF_F_LINK)))
+			}
 			// The registration holds the map until its element is deleted.
 			qt.Assert(t, qt.IsNil(cc.Delete(uint32(0))))
 			algs = availableCongestionControl(t)
@@ -279,7 +279,9 @@ var objectTests = map[string]objectTest{
 		},
 	},
 
-	"isa": {check: func(t *testing.T, _ *CollectionSpec, coll *Collection) {
+	"isa": {prepare: func(t *testing.T, _ *CollectionSpec) {
+		testutils.SkipOnOldKernel(t, "6.6", "ISA v4 instructions (sdiv/smod, movsx, ldsx, bswap, gotol)")
+	}, check: func(t *testing.T, _ *CollectionSpec, coll *Collection) {
 		for name, want := range map[string]uint32{
 			"isa_alu64": 0xe5432151, "isa_alu32": 0x7fa4, "isa_mem": 0xaacd6719, "isa_jump": 40,
 			"isa_atomic": 0, "isa_ldabs": 0, "isa_call": 42,
@@ -298,7 +300,16 @@ var objectTests = map[string]objectTest{
 	"link_flow_dissector": {check: func(t *testing.T, _ *CollectionSpec, coll *Collection) {
 		qt.Check(t, qt.Equals(testRun(t, coll, "dissect", ipv4Packet()), 129))
 	}},
-	"link_freplace": {},
+	"link_freplace": {
+		// The extension replaces replace_me of link_freplace_target's
+		// freplace_entry, which must be loaded first.
+		prepare: func(t *testing.T, spec *CollectionSpec) {
+			target, err := NewCollection(loadTestSpec(t, "link_freplace_target"))
+			qt.Assert(t, qt.IsNil(err))
+			t.Cleanup(target.Close)
+			spec.Programs["new_replace_me"].AttachTarget = target.Programs["freplace_entry"]
+		},
+	},
 	"link_freplace_target": {check: func(t *testing.T, _ *CollectionSpec, coll *Collection) {
 		qt.Check(t, qt.Equals(testRun(t, coll, "freplace_entry", collPacket), 8))
 	}},

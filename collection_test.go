@@ -329,6 +329,7 @@ func TestCollectionSharedCache(t *testing.T) {
 	cache := btf.NewCache()
 	for range 2 {
 		coll, err := NewCollectionWithOptions(spec, CollectionOptions{Cache: cache})
+		testutils.SkipIfNotSupported(t, err)
 		qt.Assert(t, qt.IsNil(err))
 		qt.Assert(t, qt.Equals(testRun(t, coll, "core_relos", collPacket), 0))
 		coll.Close()

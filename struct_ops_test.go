@@ -17,10 +17,32 @@ import (
 func loadStructOpsSpec(t *testing.T) *CollectionSpec {
 	t.Helper()
 	spec := loadTestSpec(t, "struct_ops")
+	prepareStructOpsSpec(t, spec)
+	return spec
+}
+
+// prepareStructOpsSpec gives struct_ops.c's maps names of this process
+// and drops the .struct_ops.link map on kernels before 6.4, which can't
+// create it.
+func prepareStructOpsSpec(t *testing.T, spec *CollectionSpec) {
+	t.Helper()
 	for _, name := range []string{"bpfkit_cc", "bpfkit_cc_link"} {
 		setStructOpsName(t, spec.Maps[name], structOpsTestName(name))
 	}
-	return spec
+	if kernelBefore(t, "6.4") {
+		t.Log("struct_ops maps with BPF_F_LINK need Linux 6.4: leaving out bpfkit_cc_link")
+		delete(spec.Maps, "bpfkit_cc_link")
+	}
+}
+
+// kernelBefore reports whether the running kernel is older than version.
+func kernelBefore(t *testing.T, version string) bool {
+	t.Helper()
+	v, err := internal.KernelVersion()
+	qt.Assert(t, qt.IsNil(err))
+	min, err := internal.NewVersion(version)
+	qt.Assert(t, qt.IsNil(err))
+	return v.Less(min)
 }
 
 func TestStructOpsLoadAndAssign(t *testing.T) {
