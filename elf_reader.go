@@ -12,8 +12,9 @@ import (
 	"github.com/bpfkit/ebpf/btf"
 )
 
-// The ELF reader turns a clang-built object into a CollectionSpec. It makes
-// no syscalls and its result depends on nothing but the object's bytes.
+// The ELF reader turns a clang-built object into a CollectionSpec. Apart
+// from reading the file it makes no syscalls (and never bpf(2)); its result
+// depends on nothing but the object's bytes, not on the machine or kernel.
 //
 // It works in phases, one file each:
 //
@@ -30,9 +31,11 @@ import (
 // LoadCollectionSpec reads the BPF object at file (an ELF file built by
 // clang with -target bpf) into a CollectionSpec.
 //
-// It reads the whole file into memory and makes no bpf(2) syscalls. BTF
-// types are decoded lazily: only those of maps, variables and programs are
-// decoded while reading.
+// It reads the whole file into memory, then parses it without further
+// syscalls; it needs no privileges and works with any kernel, or none. BTF
+// types are decoded lazily: only those that maps, variables and programs
+// refer to are decoded while reading. Errors name the file, and the section
+// and symbol at fault.
 func LoadCollectionSpec(file string) (*CollectionSpec, error) {
 	data, err := readObjectFile(file)
 	if err != nil {
@@ -80,7 +83,7 @@ const (
 	structOpsSection
 )
 
-// symbolSpan is the range of elfReader.symbols that belongs to a section.
+// symbolSpan is the range of elfReader.sorted that belongs to a section.
 type symbolSpan struct{ lo, hi int32 }
 
 // elfReader holds the state of one read. Each phase adds to it.
