@@ -246,26 +246,26 @@ func (coll *Collection) Assign(to any) error {
 	}
 	var taken []ref
 	err := assignValues(to, func(field reflect.StructField, name string) (any, error) {
-		var (
-			obj any
-			ok  bool
-		)
+		var obj any
 		switch field.Type {
 		case reflect.TypeOf((*Program)(nil)):
-			obj, ok = coll.Programs[name]
-			if !ok {
+			p := coll.Programs[name]
+			if p == nil {
 				return nil, fmt.Errorf("missing program %q", name)
 			}
+			obj = p
 		case reflect.TypeOf((*Map)(nil)):
-			obj, ok = coll.Maps[name]
-			if !ok {
+			m := coll.Maps[name]
+			if m == nil {
 				return nil, fmt.Errorf("missing map %q", name)
 			}
+			obj = m
 		case reflect.TypeOf((*Variable)(nil)):
-			obj, ok = coll.Variables[name]
-			if !ok {
+			v := coll.Variables[name]
+			if v == nil {
 				return nil, fmt.Errorf("missing variable %q", name)
 			}
+			obj = v
 		default:
 			return nil, fmt.Errorf("unsupported type %s", field.Type)
 		}
