@@ -157,6 +157,9 @@ func LoadCollection(file string) (*Collection, error) {
 // It assigns nothing on error (a missing name, a field of another type, a
 // name assigned twice, or a load that fails), and then leaves nothing
 // open. The caller owns what was assigned and closes it. opts may be nil.
+//
+// Cost: that of NewCollectionWithOptions for the objects it loads; what
+// the struct doesn't need is never created.
 func (cs *CollectionSpec) LoadAndAssign(to any, opts *CollectionOptions) error {
 	if opts == nil {
 		opts = &CollectionOptions{}
