@@ -2,7 +2,6 @@ package ebpf
 
 import (
 	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -45,31 +44,10 @@ type kconfigMap struct {
 
 // linkKconfig points ins, a load of the address of a .kconfig extern, at
 // the collection's .kconfig map, creating and filling the map the first
-// time. It fails for a strong extern the kernel doesn't define.
+// time (see linkKconfig in linker_kconfig.go, which programs loaded on
+// their own share).
 func (cl *collectionLoader) linkKconfig(ins *asm.Instruction, meta *kconfigMeta) error {
-	if cl.kconfig == nil {
-		k, err := newKconfigMap(meta.Map)
-		if err != nil {
-			return fmt.Errorf("map \".kconfig\": %w", err)
-		}
-		cl.kconfig = k
-	} else if cl.kconfig.spec != meta.Map {
-		return errors.New("instructions refer to more than one .kconfig map")
-	}
-	k := cl.kconfig
-
-	name := k.externAt(meta.Offset)
-	if err := k.missing[name]; err != nil && meta.Binding != elf.STB_WEAK {
-		return fmt.Errorf("kconfig extern %q: %w", name, err)
-	}
-	if err := ins.AssociateMap(k.m); err != nil {
-		return fmt.Errorf("kconfig extern %q: %w", name, err)
-	}
-	// The low half of the constant is the relocation's addend; the high
-	// half becomes the offset into the map's value.
-	off := uint64(meta.Offset) + uint64(uint32(ins.Constant))
-	ins.Constant = int64(off << 32)
-	return nil
+	return linkKconfig(&cl.kconfig, ins, meta)
 }
 
 // externAt names the .kconfig extern that holds the byte at off.

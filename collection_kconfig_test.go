@@ -167,3 +167,73 @@ func TestKconfigSharedMap(t *testing.T) {
 	// .kconfig is the programs' business: the collection doesn't list it.
 	qt.Assert(t, qt.IsNil(coll2.Maps[".kconfig"]))
 }
+
+// TestKconfigProgramLikeCollection loads the .kconfig objects once as
+// programs on their own (NewProgram) and once as collections: both read
+// the same values and fail with the same errors, because both link
+// through linkKconfig.
+func TestKconfigProgramLikeCollection(t *testing.T) {
+	t.Run("values", func(t *testing.T) {
+		obj := openTestObject(t, "kconfig")
+		prog := obj.load("read_kconfig")
+		_, _, err := prog.Test(packet)
+		qt.Assert(t, qt.IsNil(err))
+
+		coll, err := NewCollection(obj.spec)
+		qt.Assert(t, qt.IsNil(err))
+		defer coll.Close()
+		qt.Assert(t, qt.Equals(testRun(t, coll, "read_kconfig", collPacket), 0))
+
+		// Every variable read_kconfig wrote, whole .bss sections compared.
+		sections := make(map[string]bool)
+		for _, vs := range obj.spec.Variables {
+			sections[vs.SectionName] = true
+		}
+		for _, name := range sortedKeys(sections) {
+			alone := make([]byte, obj.mapByName(name).ValueSize())
+			qt.Assert(t, qt.IsNil(obj.mapByName(name).Lookup(uint32(0), alone)))
+			inColl, err := coll.Maps[name].LookupBytes(uint32(0))
+			qt.Assert(t, qt.IsNil(err))
+			qt.Assert(t, qt.DeepEquals(inColl, alone), qt.Commentf("section %s", name))
+		}
+	})
+
+	t.Run("missing strong extern", func(t *testing.T) {
+		obj := openTestObject(t, "err_extern")
+		done := testutils.CheckNoOpenFDs(t)
+		_, progErr := NewProgram(obj.programSpec("read_missing_kconfig"))
+		qt.Assert(t, qt.IsNotNil(progErr))
+
+		spec := obj.spec.Copy()
+		delete(spec.Programs, "call_missing")
+		_, collErr := NewCollection(spec)
+		done()
+		qt.Assert(t, qt.IsNotNil(collErr))
+
+		qt.Assert(t, qt.Equals(progErr.Error(), collErr.Error()))
+		qt.Assert(t, qt.ErrorMatches(progErr, `program "read_missing_kconfig": kconfig extern "CONFIG_BPFKIT_NO_SUCH_OPTION": not set in the kernel's configuration: .*`))
+		qt.Assert(t, qt.ErrorIs(progErr, ErrNotSupported))
+	})
+
+	t.Run("two maps", func(t *testing.T) {
+		obj := openTestObject(t, "kconfig")
+		ps := obj.programSpec("read_kconfig")
+		// Point the last extern read at a copy of the .kconfig map spec.
+		other := obj.spec.Maps[".kconfig"].Copy()
+		last := -1
+		for i := range ps.Instructions {
+			if ps.Instructions[i].Metadata.Get(kconfigMetaKey{}) != nil {
+				last = i
+			}
+		}
+		qt.Assert(t, qt.Not(qt.Equals(last, -1)))
+		meta := *ps.Instructions[last].Metadata.Get(kconfigMetaKey{}).(*kconfigMeta)
+		meta.Map = other
+		ps.Instructions[last].Metadata.Set(kconfigMetaKey{}, &meta)
+
+		done := testutils.CheckNoOpenFDs(t)
+		_, err := NewProgram(ps)
+		done()
+		qt.Assert(t, qt.ErrorMatches(err, `program "read_kconfig": instructions read from more than one .kconfig map`))
+	})
+}

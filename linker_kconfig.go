@@ -2,6 +2,7 @@ package ebpf
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 
 	"github.com/bpfkit/ebpf/asm"
@@ -12,11 +13,11 @@ import (
 )
 
 // resolveKconfigReferences gives the reads of .kconfig externs of a
-// program loaded on its own a map holding their values (newKconfigMap,
-// collection_kconfig.go, which a collection shares between its programs):
-// CONFIG_* from the running kernel's configuration, LINUX_KERNEL_VERSION,
-// LINUX_HAS_SYSCALL_WRAPPER and LINUX_HAS_BPF_COOKIE from the kernel.
-// Instructions that already have a map (a collection's) are left alone.
+// program loaded on its own a map holding their values, made by the same
+// code as a collection's (linkKconfig): CONFIG_* from the running kernel's
+// configuration, LINUX_KERNEL_VERSION, LINUX_HAS_SYSCALL_WRAPPER and
+// LINUX_HAS_BPF_COOKIE from the kernel. Instructions that already have a
+// map (a collection's) are left alone.
 //
 // It returns the map, which the caller closes once the program is loaded
 // (the program keeps its own reference), or nil if the program reads no
@@ -30,40 +31,54 @@ func resolveKconfigReferences(insns asm.Instructions) (_ *Map, err error) {
 		}
 	}()
 
-	iter := insns.Iterate()
-	for iter.Next() {
-		ins := iter.Ins
+	for i := range insns {
+		ins := &insns[i]
 		meta, _ := ins.Metadata.Get(kconfigMetaKey{}).(*kconfigMeta)
 		if meta == nil || ins.Map() != nil {
 			continue
 		}
-		if k == nil {
-			if k, err = newKconfigMap(meta.Map); err != nil {
-				return nil, fmt.Errorf("map \".kconfig\": %w", err)
-			}
-		} else if k.spec != meta.Map {
-			return nil, fmt.Errorf("instruction %d: reads a second .kconfig map", iter.Offset)
-		}
-
-		name := k.externAt(meta.Offset)
-		if err := k.missing[name]; err != nil && meta.Binding != elf.STB_WEAK {
-			return nil, fmt.Errorf("instruction %d: kconfig extern %q: %w", iter.Offset, name, err)
-		}
-		// The low half of the constant holds the relocation's addend (a
-		// constant index into a char array); the high half becomes the
-		// offset into the map's value.
-		addend := uint32(ins.Constant)
-		if err := ins.AssociateMap(k.m); err != nil {
-			return nil, fmt.Errorf("instruction %d: %w", iter.Offset, err)
-		}
-		if err := ins.RewriteMapOffset(meta.Offset + addend); err != nil {
-			return nil, fmt.Errorf("instruction %d: %w", iter.Offset, err)
+		if err := linkKconfig(&k, ins, meta); err != nil {
+			return nil, err
 		}
 	}
 	if k == nil {
 		return nil, nil
 	}
 	return k.m, nil
+}
+
+// linkKconfig points ins, a load of the address of the .kconfig extern
+// meta describes, at the .kconfig map *k, which it creates and fills the
+// first time (newKconfigMap). A program loaded alone and a collection
+// both link through it, so they read the same values and fail with the
+// same errors: for a strong extern the kernel doesn't define, naming it,
+// and for instructions reading from two different .kconfig maps.
+func linkKconfig(k **kconfigMap, ins *asm.Instruction, meta *kconfigMeta) error {
+	if *k == nil {
+		m, err := newKconfigMap(meta.Map)
+		if err != nil {
+			return fmt.Errorf("map \".kconfig\": %w", err)
+		}
+		*k = m
+	} else if (*k).spec != meta.Map {
+		return errors.New("instructions read from more than one .kconfig map")
+	}
+
+	name := (*k).externAt(meta.Offset)
+	if err := (*k).missing[name]; err != nil && meta.Binding != elf.STB_WEAK {
+		return fmt.Errorf("kconfig extern %q: %w", name, err)
+	}
+	// The low half of the constant holds the relocation's addend (a
+	// constant index into a char array); the high half becomes the
+	// offset into the map's value.
+	addend := uint32(ins.Constant)
+	if err := ins.AssociateMap((*k).m); err != nil {
+		return fmt.Errorf("kconfig extern %q: %w", name, err)
+	}
+	if err := ins.RewriteMapOffset(meta.Offset + addend); err != nil {
+		return fmt.Errorf("kconfig extern %q: %w", name, err)
+	}
+	return nil
 }
 
 // kconfigType describes the BTF type of a .kconfig extern for package
