@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/bpfkit/ebpf/btf"
@@ -90,6 +91,13 @@ func (r *elfReader) loadLegacyMapSection(index int, sec *elfSection) error {
 		if len(def) == iproute2MapDefSize || len(def) == iproute2InnerMapDefSize {
 			if bo.Uint32(def[24:]) == iproute2PinGlobalNS {
 				spec.Pinning = PinByName
+			}
+			// iproute2's id and pinning fields are understood: read past
+			// them, so only inner_id and inner_idx (map-in-map, which we
+			// don't interpret) are left for NewMap to insist are zero.
+			// Seeking back to 0 gives the whole tail to callers who want it.
+			if _, err := spec.Extra.Seek(8, io.SeekStart); err != nil {
+				return fmt.Errorf("map %q: %w", sym.name, err)
 			}
 		}
 		// Legacy maps carry no key/value BTF, but their variable may carry

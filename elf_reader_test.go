@@ -312,12 +312,16 @@ func TestLoadLegacyMaps(t *testing.T) {
 		}))
 
 		// iproute2's bpf_elf_map: the fields after the first five stay in
-		// Extra, and PIN_GLOBAL_NS pins by name.
+		// Extra, read past id and pinning (which the reader understands),
+		// and PIN_GLOBAL_NS pins by name.
 		spec = mustLoad(t, "maps_iproute2", order)
 		got = map[string]*mapFields{}
 		for name, m := range spec.Maps {
 			got[name] = fieldsOf(m)
 			qt.Assert(t, qt.Equals(m.Extra.Size(), 16))
+			qt.Assert(t, qt.Equals(m.Extra.Len(), 8))
+			_, err := m.Extra.Seek(0, io.SeekStart)
+			qt.Assert(t, qt.IsNil(err))
 		}
 		qt.Assert(t, qt.DeepEquals(got, map[string]*mapFields{
 			"counters": {Type: Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, Pinning: PinByName},
