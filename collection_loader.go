@@ -24,6 +24,9 @@ type collectionLoader struct {
 	spec  *CollectionSpec
 	opts  *CollectionOptions
 	cache *btf.Cache
+	// syms is what /proc/kallsyms said, shared by all programs: the
+	// first program needing it reads kallsyms for all of them.
+	syms *kallsymsCache
 
 	maps     map[string]*Map
 	programs map[string]*Program
@@ -66,6 +69,7 @@ func newCollectionLoader(spec *CollectionSpec, opts *CollectionOptions) (*collec
 		spec:     spec,
 		opts:     opts,
 		cache:    cache,
+		syms:     kallsymsCacheFor(spec.Programs),
 		maps:     make(map[string]*Map),
 		programs: make(map[string]*Program),
 		vars:     make(map[string]*Variable),
@@ -252,7 +256,7 @@ func (cl *collectionLoader) loadProgram(name string) (*Program, error) {
 		}
 	}
 
-	prog, err := newProgramWithOptions(&cpy, cl.opts.Programs, cl.cache)
+	prog, err := newProgramWithOptions(&cpy, cl.opts.Programs, cl.cache, cl.syms)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 //
 //   - a typeless variable (extern const void sym __ksym) gets its address
 //     from /proc/kallsyms, written into the load (see
-//     resolveTypelessKsyms);
+//     resolveTypelessKsyms and kallsymsCache);
 //   - a typed one becomes a BPF_PSEUDO_BTF_ID load of the variable's BTF
 //     ID (and its module's BTF), which the kernel resolves (Linux 5.10).
 //
@@ -57,72 +57,45 @@ func resolveKsyms(insns asm.Instructions, kt *kernelTypes) error {
 		ins.Src = asm.PseudoBTFID
 		ins.Constant = int64(uint32(id)) | int64(fd)<<32
 	}
-	return resolveTypelessKsyms(insns)
+	return resolveTypelessKsyms(insns, kt.syms)
 }
 
 // resolveTypelessKsyms writes the /proc/kallsyms address of every typeless
-// .ksyms variable (extern const void sym __ksym) that the instructions
-// load, in one pass over kallsyms (some 30 ms) for all of them, and removes
-// the ksym metadata of the instructions it resolved. A collection may call
-// it once for all its programs (on copies of their instructions) before
-// loading them one by one, which then finds nothing left to resolve.
+// .ksyms variable (extern const void sym __ksym) that insns load, as syms
+// knows it or looks it up (one pass over kallsyms for all the programs of
+// a load, see kallsymsCache), and removes the ksym metadata of the
+// instructions it resolved.
 //
 // A weak symbol kallsyms lacks loads zero; a strong one is an error naming
 // it, wrapping os.ErrNotExist, or ErrRestrictedKernel when the kernel hides
 // addresses (kernel.kptr_restrict).
-func resolveTypelessKsyms(programs ...asm.Instructions) error {
-	var addrs map[string]uint64
-	for _, insns := range programs {
-		for i := range insns {
-			meta, _ := insns[i].Metadata.Get(ksymMetaKey{}).(*ksymMeta)
-			if meta == nil || !isTypeless(meta.Type) {
-				continue
-			}
-			if addrs == nil {
-				addrs = make(map[string]uint64)
-			}
-			addrs[meta.Name] = 0
-		}
+func resolveTypelessKsyms(insns asm.Instructions, syms *kallsymsCache) error {
+	if err := syms.lookupAddresses(insns); err != nil {
+		return err
 	}
-	if addrs == nil {
-		return nil
-	}
-
-	err := kallsyms.AssignAddresses(addrs)
-	var notFound *kallsyms.NotFoundError
-	restricted := errors.Is(err, ErrRestrictedKernel)
-	if err != nil && !restricted && !errors.As(err, &notFound) {
-		return fmt.Errorf("kernel symbols: %w", err)
-	}
-
-	for _, insns := range programs {
-		// Errors of a batch name the program, as the symbol of its first
-		// instruction; a single program's caller names it already.
-		where := ""
-		if len(programs) > 1 {
-			where = fmt.Sprintf("program %q: ", insns.Name())
+	iter := insns.Iterate()
+	for iter.Next() {
+		ins := iter.Ins
+		meta, _ := ins.Metadata.Get(ksymMetaKey{}).(*ksymMeta)
+		if meta == nil || !isTypeless(meta.Type) {
+			continue
 		}
-		iter := insns.Iterate()
-		for iter.Next() {
-			ins := iter.Ins
-			meta, _ := ins.Metadata.Get(ksymMetaKey{}).(*ksymMeta)
-			if meta == nil || !isTypeless(meta.Type) {
-				continue
-			}
-			if !ins.OpCode.IsDWordLoad() {
-				return fmt.Errorf("%sinstruction %d: kernel symbol %q used by %v, not a 64-bit load", where, iter.Offset, meta.Name, ins.OpCode)
-			}
-			addr := addrs[meta.Name]
-			if addr == 0 && meta.Binding != elf.STB_WEAK {
-				if restricted {
-					return fmt.Errorf("%sinstruction %d: kernel symbol %q: %w", where, iter.Offset, meta.Name, ErrRestrictedKernel)
-				}
-				return fmt.Errorf("%sinstruction %d: kernel symbol %q: not in %s: %w", where, iter.Offset, meta.Name, kallsyms.Path, os.ErrNotExist)
-			}
-			ins.Src = 0
-			ins.Constant = int64(addr)
-			ins.Metadata.Set(ksymMetaKey{}, nil)
+		if !ins.OpCode.IsDWordLoad() {
+			return fmt.Errorf("instruction %d: kernel symbol %q used by %v, not a 64-bit load", iter.Offset, meta.Name, ins.OpCode)
 		}
+		addr, ok := syms.address(meta.Name)
+		if !ok {
+			return fmt.Errorf("instruction %d: kernel symbol %q: not looked up in %s", iter.Offset, meta.Name, kallsyms.Path)
+		}
+		if addr == 0 && meta.Binding != elf.STB_WEAK {
+			if syms.restricted {
+				return fmt.Errorf("instruction %d: kernel symbol %q: %w", iter.Offset, meta.Name, ErrRestrictedKernel)
+			}
+			return fmt.Errorf("instruction %d: kernel symbol %q: not in %s: %w", iter.Offset, meta.Name, kallsyms.Path, os.ErrNotExist)
+		}
+		ins.Src = 0
+		ins.Constant = int64(addr)
+		ins.Metadata.Set(ksymMetaKey{}, nil)
 	}
 	return nil
 }

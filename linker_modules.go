@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/bpfkit/ebpf/btf"
-	"github.com/bpfkit/ebpf/internal/kallsyms"
 )
 
 // kernelTypes finds kernel functions, variables and attach targets in the
@@ -19,6 +18,9 @@ import (
 // module defines it, so loading never decodes the BTF of every module.
 type kernelTypes struct {
 	cache *btf.Cache
+	// syms answers which module defines a name (and, for the ksym linker,
+	// addresses), shared by the programs of one load.
+	syms *kallsymsCache
 	// handles of module BTF, by module name, and their order in the
 	// program's fd_array (index 0 stands for vmlinux).
 	handles map[string]*btf.Handle
@@ -26,9 +28,9 @@ type kernelTypes struct {
 }
 
 // newKernelTypes returns a kernelTypes using c, or a Cache of its own,
-// made when first needed, if c is nil.
-func newKernelTypes(c *btf.Cache) *kernelTypes {
-	return &kernelTypes{cache: c}
+// made when first needed, if c is nil, and syms.
+func newKernelTypes(c *btf.Cache, syms *kallsymsCache) *kernelTypes {
+	return &kernelTypes{cache: c, syms: syms}
 }
 
 // btf returns the cache of kernel BTF, making it on first use.
@@ -69,7 +71,7 @@ func (kt *kernelTypes) find(name, symbol string, target any) (spec *btf.Spec, mo
 	if symbol == "" {
 		symbol = name
 	}
-	module, merr := kallsyms.Module(symbol)
+	module, merr := kt.syms.module(symbol)
 	if merr != nil || module == "" {
 		// Not a symbol of a module: the kernel's error stands.
 		return nil, "", err

@@ -70,7 +70,7 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 	if spec == nil {
 		return nil, errors.New("can't load a nil ProgramSpec")
 	}
-	return newProgramWithOptions(spec, opts, nil)
+	return newProgramWithOptions(spec, opts, nil, nil)
 }
 
 // NewProgramFromFD makes a Program of the open program file descriptor fd,

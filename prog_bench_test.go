@@ -21,7 +21,7 @@ func BenchmarkNewProgram(b *testing.B) {
 		b.Helper()
 		b.ReportAllocs()
 		for b.Loop() {
-			prog, err := newProgramWithOptions(spec, ProgramOptions{}, c())
+			prog, err := newProgramWithOptions(spec, ProgramOptions{}, c(), nil)
 			if err != nil {
 				b.Fatal(err)
 			}

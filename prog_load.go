@@ -85,18 +85,21 @@ const (
 // it (CO-RE, kfuncs, typed ksyms, attach targets). With nil, a program
 // that needs kernel BTF gets a Cache of its own.
 //
+// syms shares what /proc/kallsyms said between the programs of one
+// collection (see kallsymsCache); with nil, the program asks it alone.
+//
 // Maps must already be associated with the instructions that reference
 // them (asm.Instruction.AssociateMap); an instruction referencing a map by
 // name without one is an error.
-func newProgramWithOptions(spec *ProgramSpec, opts ProgramOptions, c *btf.Cache) (*Program, error) {
-	prog, err := loadProgramSpec(spec, &opts, c)
+func newProgramWithOptions(spec *ProgramSpec, opts ProgramOptions, c *btf.Cache, syms *kallsymsCache) (*Program, error) {
+	prog, err := loadProgramSpec(spec, &opts, c, syms)
 	if err != nil {
 		return nil, fmt.Errorf("program %q: %w", spec.Name, err)
 	}
 	return prog, nil
 }
 
-func loadProgramSpec(spec *ProgramSpec, opts *ProgramOptions, c *btf.Cache) (*Program, error) {
+func loadProgramSpec(spec *ProgramSpec, opts *ProgramOptions, c *btf.Cache, syms *kallsymsCache) (*Program, error) {
 	if len(spec.Instructions) == 0 {
 		return nil, errors.New("no instructions")
 	}
@@ -110,7 +113,10 @@ func loadProgramSpec(spec *ProgramSpec, opts *ProgramOptions, c *btf.Cache) (*Pr
 	// types is the program's BTF: its functions (from func info) and the
 	// local types CO-RE relocations ask for the IDs of.
 	var types btf.Builder
-	kt := newKernelTypes(c)
+	if syms == nil {
+		syms = newKallsymsCache(spec.Instructions)
+	}
+	kt := newKernelTypes(c, syms)
 	defer kt.Close()
 	insns, err := linkProgram(spec, opts, kt, &types)
 	if err != nil {

@@ -263,26 +263,6 @@ func TestTestdataKsyms(t *testing.T) {
 	qt.Check(t, qt.Equals(obj.num("task_pid"), 2))
 }
 
-// TestTestdataKsymsBatch resolves the typeless ksyms of a program ahead of
-// loading, as a collection does for all its programs at once: loading
-// then reads kallsyms no more.
-func TestTestdataKsymsBatch(t *testing.T) {
-	obj := openTestObject(t, "ksyms")
-	spec := obj.programSpec("use_ksyms")
-	qt.Assert(t, qt.IsNil(resolveTypelessKsyms(spec.Instructions, obj.programSpec("use_ksyms").Instructions)))
-	for i := range spec.Instructions {
-		meta, _ := spec.Instructions[i].Metadata.Get(ksymMetaKey{}).(*ksymMeta)
-		qt.Check(t, qt.IsTrue(meta == nil || !isTypeless(meta.Type)), qt.Commentf("instruction %d", i))
-	}
-	prog, err := NewProgram(spec)
-	testutils.SkipIfNotSupported(t, err)
-	qt.Assert(t, qt.IsNil(err))
-	defer prog.Close()
-	_, _, err = prog.Test(packet)
-	qt.Assert(t, qt.IsNil(err))
-	qt.Check(t, qt.Not(qt.Equals(obj.num("btf_start"), 0)))
-}
-
 func TestTestdataKsymsTyped(t *testing.T) {
 	obj := openTestObject(t, "ksyms_typed")
 	for name := range obj.spec.Programs {
