@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-quicktest/qt"
 	"golang.org/x/sys/unix"
@@ -135,6 +136,45 @@ func TestProgramRunContext(t *testing.T) {
 	qt.Check(t, qt.Equals(ret, uint32(len(packet))))
 	out := opts.ContextOut.([]byte)
 	qt.Check(t, qt.IsTrue(len(out) > 100 && len(out) < 1024), qt.Commentf("len %d", len(out)))
+}
+
+// TestProgramRunDuration checks RunOptions.Duration, the mean time of a
+// run as BPF_PROG_TEST_RUN measures it.
+func TestProgramRunDuration(t *testing.T) {
+	testutils.RequireRoot(t)
+	// Some work for the kernel to time: 512 additions.
+	insns := asm.Instructions{asm.Mov.Imm(asm.R0, 0).WithSymbol("busy")}
+	for range 512 {
+		insns = append(insns, asm.Add.Imm(asm.R0, 1))
+	}
+	insns = append(insns, asm.Return())
+	prog := mustNewProgram(t, &ProgramSpec{Name: "busy", Type: SocketFilter, License: "MIT", Instructions: insns}, ProgramOptions{})
+
+	for _, repeat := range []uint32{0, 1, 1000} {
+		opts := RunOptions{Data: packet, Repeat: repeat}
+		ret, err := prog.Run(&opts)
+		qt.Assert(t, qt.IsNil(err))
+		qt.Check(t, qt.Equals(ret, uint32(512)))
+		qt.Check(t, qt.IsTrue(opts.Duration > 0 && opts.Duration < time.Second), qt.Commentf("repeat %d: %v", repeat, opts.Duration))
+	}
+
+	// A failed run leaves no stale time behind: socket filters need at
+	// least an Ethernet header.
+	opts := RunOptions{Data: []byte{1}, Duration: time.Hour}
+	_, err := prog.Run(&opts)
+	qt.Assert(t, qt.ErrorIs(err, unix.EINVAL))
+	qt.Check(t, qt.Equals(opts.Duration, 0))
+
+	// The test runner of syscall programs measures no time.
+	t.Run("syscall", func(t *testing.T) {
+		sc := mustNewProgram(t, &ProgramSpec{Name: "sc", Type: Syscall, Flags: sys.BPF_F_SLEEPABLE, License: "GPL", Instructions: asm.Instructions{
+			asm.Mov.Imm(asm.R0, 0), asm.Return(),
+		}}, ProgramOptions{})
+		opts := RunOptions{Duration: time.Hour}
+		_, err := sc.Run(&opts)
+		qt.Assert(t, qt.IsNil(err))
+		qt.Check(t, qt.Equals(opts.Duration, 0))
+	})
 }
 
 func TestProgramVerifierError(t *testing.T) {
