@@ -5,7 +5,9 @@
 // bpf_link_type. It imports ebpf, asm (feature-probe programs), btf (the
 // BTF of an extension's target program), internal, internal/sys (its only
 // way to bpf(2)) and the kernel-fact packages internal/tracefs and
-// internal/linux; ebpf and everything below it never import link.
+// internal/linux. It must never issue bpf(2) itself (only through
+// internal/sys), and nothing it imports may import it back: ebpf and
+// everything below it never import link.
 //
 // # Links
 //
