@@ -28,10 +28,10 @@
 // run loads the object and runs PROG once (or -repeat N times) with
 // BPF_PROG_TEST_RUN: packet programs get a 64-byte UDP sample packet unless
 // -data is given. It prints the return value (named for XDP, tc and socket
-// programs), the output data and context, the mean run time (from the
-// kernel's run-time statistics where it can switch them on, the wall clock
-// of the bpf(2) call otherwise), and the global variables and small maps
-// after the run.
+// programs), the output data and context, the mean run time (as the
+// kernel measured it, or the wall clock of the bpf(2) call for program
+// types whose test runner measures none), and the global variables and
+// small maps after the run.
 //
 // Without a file, bpfobj works on an object embedded in the binary
 // (testdata/bpfobj_default.c: a packet counter with a map, two global

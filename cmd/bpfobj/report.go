@@ -206,9 +206,9 @@ type RunResult struct {
 	CtxOut     string `json:"ctx_out,omitempty"`
 	Repeat     uint32 `json:"repeat"`
 	// MeanNanos is the mean run time in nanoseconds. TimeSource says how
-	// it was measured: "kernel" (run-time statistics of the program,
-	// which count only the program) or "wall" (the bpf(2) call around
-	// the runs, when statistics are unavailable).
+	// it was measured: "kernel" (by BPF_PROG_TEST_RUN around the program
+	// alone) or "wall" (the bpf(2) call around the runs, for program
+	// types whose test runner measures no time).
 	MeanNanos  float64 `json:"mean_ns"`
 	TimeSource string  `json:"time_source"`
 	// After are the global variables and the contents of small maps

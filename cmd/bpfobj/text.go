@@ -237,7 +237,7 @@ func writeRun(w io.Writer, r *RunResult) {
 	if r.CtxOut != "" {
 		fmt.Fprintf(tw, "  ctx out\t%s\n", describeBytes(r.CtxOut, ""))
 	}
-	how := "kernel run-time statistics"
+	how := "measured by the kernel"
 	if r.TimeSource == "wall" {
 		how = "wall clock of the bpf(2) call"
 	}
