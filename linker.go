@@ -13,8 +13,9 @@ import (
 // calls (elf_programs.go); the linker works on a copy of the instructions
 // and resolves what needs the running kernel: CO-RE relocations
 // (linker_core.go), kfuncs (linker_kfunc.go), kernel symbols
-// (linker_ksym.go), the BTF of kernel modules (linker_modules.go); then it
-// checks that every reference is satisfied.
+// (linker_ksym.go), the BTF of kernel modules (linker_modules.go), with
+// what /proc/kallsyms says read once per load (linker_kallsyms.go); then
+// it checks that every reference is satisfied.
 
 // linkProgram returns a copy of spec's instructions, linked and checked so
 // that asm.Instructions.Marshal can encode them for the kernel. Types the
