@@ -88,7 +88,10 @@ func BenchmarkVmlinuxIndex(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mapped, _ := mapKernelBTF(vmlinuxPath)
+	var mapped []byte
+	if km, ok := mapKernelBTF(vmlinuxPath); ok {
+		mapped = km.data
+	}
 	for _, c := range []struct {
 		name string
 		data []byte

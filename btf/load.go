@@ -16,10 +16,13 @@ import (
 // Kernel BTF under /sys/kernel/btf is mapped read-only into memory instead
 // of read where the kernel allows it (Linux 6.15 and later for vmlinux); the
 // mapping is shared by every Spec of the process and is never unmapped, so
-// that type names can point into it without copies.
+// that type names can point into it without copies. Its index is shared
+// too: the first call indexes the mapping (a few milliseconds, a few
+// hundred KB of heap), later calls only allocate a new Spec over it, like
+// LoadKernelSpec. Each Spec still decodes its own types.
 func LoadSpec(file string) (*Spec, error) {
-	if data, ok := mapKernelBTF(file); ok {
-		raw, err := newRawSpec(data, nil)
+	if km, ok := mapKernelBTF(file); ok {
+		raw, err := km.index()
 		if err != nil {
 			return nil, fmt.Errorf("btf %s: %w", file, err)
 		}
