@@ -1,7 +1,6 @@
 package btf
 
 import (
-	"math/bits"
 	"unsafe"
 )
 
@@ -19,7 +18,6 @@ type typeCache struct {
 	n     int
 	keys  []uint32
 	ptrs  []unsafe.Pointer
-	shift uint
 	dense []Type
 }
 
@@ -145,7 +143,11 @@ func unpack(tag goTag, p unsafe.Pointer) Type {
 	return nil
 }
 
-func (c *typeCache) slot(id TypeID) uint32 { return uint32(id) * 0x9e3779b1 >> c.shift }
+// slot maps id to its home slot. The multiply spreads consecutive IDs,
+// the shift maps the product onto a table of any size.
+func (c *typeCache) slot(id TypeID) uint32 {
+	return uint32(uint64(uint32(id)*0x9e3779b1) * uint64(len(c.keys)) >> 32)
+}
 
 func (c *typeCache) get(id TypeID) Type {
 	if c.dense != nil {
@@ -154,12 +156,11 @@ func (c *typeCache) get(id TypeID) Type {
 		}
 		return nil
 	}
-	if c.keys == nil {
+	if c.n == 0 {
 		return nil
 	}
-	mask := uint32(len(c.keys) - 1)
 	want := uint32(id) + 1
-	for i := c.slot(id); ; i = (i + 1) & mask {
+	for i := c.slot(id); ; {
 		k := c.keys[i]
 		if k&cacheIDMask == want {
 			return unpack(goTag(k>>cacheIDBits), c.ptrs[i])
@@ -167,12 +168,22 @@ func (c *typeCache) get(id TypeID) Type {
 		if k == 0 {
 			return nil
 		}
+		if i++; int(i) == len(c.keys) {
+			i = 0
+		}
 	}
 }
 
-func (c *typeCache) set(id TypeID, t Type) {
-	c.n++
-	if c.dense == nil && c.n > int(c.limit/8) && c.n > 64 {
+// reserve makes room for k more types, so that a decode request grows the
+// table at most once.
+func (c *typeCache) reserve(k int) {
+	if c.dense != nil {
+		return
+	}
+	n := c.n + k
+	if n > int(c.limit/8) && n > 64 {
+		// Most types will be decoded: a slice indexed by ID is smaller
+		// than the table would become.
 		c.dense = make([]Type, c.limit)
 		for i, k := range c.keys {
 			if k != 0 {
@@ -180,38 +191,38 @@ func (c *typeCache) set(id TypeID, t Type) {
 			}
 		}
 		c.keys, c.ptrs = nil, nil
-	}
-	if c.dense != nil {
-		c.dense[id] = t
 		return
 	}
 	// Linear probing stays short up to a load of 3/4.
-	if 4*c.n > 3*len(c.keys) {
-		c.grow()
+	if 4*n > 3*len(c.keys) {
+		c.resize(max(2*len(c.keys), n+n/2, 64))
+	}
+}
+
+func (c *typeCache) set(id TypeID, t Type) {
+	c.reserve(1)
+	c.n++
+	if c.dense != nil {
+		c.dense[id] = t
+		return
 	}
 	tag, p := pack(t)
 	c.insert(uint32(id)+1|uint32(tag)<<cacheIDBits, p)
 }
 
 func (c *typeCache) insert(key uint32, p unsafe.Pointer) {
-	mask := uint32(len(c.keys) - 1)
 	i := c.slot(TypeID(key&cacheIDMask - 1))
 	for c.keys[i] != 0 && c.keys[i]&cacheIDMask != key&cacheIDMask {
-		i = (i + 1) & mask
+		if i++; int(i) == len(c.keys) {
+			i = 0
+		}
 	}
 	c.keys[i], c.ptrs[i] = key, p
 }
 
-func (c *typeCache) grow() {
+func (c *typeCache) resize(size int) {
 	keys, ptrs := c.keys, c.ptrs
-	// Start at a sixteenth of the IDs: resolving one kernel struct
-	// decodes thousands of types.
-	size := max(2*len(keys), 64)
-	for len(keys) == 0 && size < int(c.limit/16) {
-		size *= 2
-	}
 	c.keys, c.ptrs = make([]uint32, size), make([]unsafe.Pointer, size)
-	c.shift = uint(32 - bits.Len(uint(size-1)))
 	for i, k := range keys {
 		if k != 0 {
 			c.insert(k, ptrs[i])

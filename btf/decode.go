@@ -9,26 +9,51 @@ import (
 // This file turns raw types into Go values. The one function in the other
 // direction is the Builder's encoder (marshal.go).
 //
-// Decoding is iterative, not recursive: a chain of a million pointers in a
-// hostile file must not exhaust the stack. A type is first allocated as an
-// empty shell and entered into the cache, so that references to it,
-// including cyclic ones, resolve to the shell; a work list then fills in the
-// shells one by one, allocating shells for the types they reference. If
-// anything fails, every shell allocated by the request is removed again.
+// A request (one TypeByID, or one type found by name) decodes the type and
+// everything it references that the Spec has not decoded yet, in three
+// passes over the raw bytes:
+//
+//  1. discover walks the references breadth-first and lists every type to
+//     decode, reading only headers and referenced IDs;
+//  2. allocate counts the list by kind and takes all shells and element
+//     slices (members, parameters, enumerators) for the request from a few
+//     exactly sized blocks, then enters the shells into the cache;
+//  3. fill decodes each listed type into its shell; references resolve to
+//     cached shells, cycles included.
+//
+// Nothing recurses, so a chain of a million pointers in a hostile file
+// cannot exhaust the stack. Discovery skips a reference it cannot resolve
+// (a bad ID, an unknown kind); fill meets it again and fails with the
+// context of the referring type. If anything fails, every shell of the
+// request is removed from the cache again.
+//
+// Resolving task_struct decodes about 6,000 types with 14,000 members. Two
+// dozen allocations hold them, sized to what the request needs: the cost of
+// a decode is then mostly the members, whose layout the API fixes.
 
+// pendingType is one type of a request: its ID and its offset in the
+// blob holding it. A request lists thousands, so this stays small.
 type pendingType struct {
 	id  TypeID
-	raw *rawSpec
 	off uint32
-	typ Type
 }
 
 var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 
 type decoder struct {
-	s       *Spec
-	pending []pendingType
-	created []TypeID
+	s *Spec
+	// found lists the types of the request in discovery order.
+	found []pendingType
+	// seen has a bit for each ID in found.
+	seen []uint64
+	// shells holds the request's shells of each kind, in the order of
+	// found; allocate enters them into the cache, fill takes them again.
+	shells shells
+	// Element slices for the request, cut off as fill needs them.
+	memberBuf  []Member
+	paramBuf   []FuncParam
+	valueBuf   []EnumValue
+	secinfoBuf []VarSecinfo
 }
 
 // decode returns the type id, decoding it and everything it references if
@@ -37,108 +62,319 @@ func (s *Spec) decode(id TypeID) (Type, error) {
 	if t := s.types.get(id); t != nil {
 		return t, nil
 	}
-	// The work lists are recycled: one resolution pulls in thousands of
-	// types.
 	d := decoderPool.Get().(*decoder)
-	defer func() {
-		d.s = nil
-		clear(d.pending[:cap(d.pending)])
-		d.pending, d.created = d.pending[:0], d.created[:0]
-		decoderPool.Put(d)
-	}()
+	defer d.release()
 	d.s = s
-	t, err := d.ref(id)
-	for err == nil && len(d.pending) > 0 {
-		p := d.pending[len(d.pending)-1]
-		d.pending = d.pending[:len(d.pending)-1]
-		err = d.fill(p)
+	if !d.visit(id) {
+		return nil, d.badRef(id)
 	}
-	if err != nil {
-		s.types.delAll(d.created)
-		return nil, err
+	for i := 0; i < len(d.found); i++ {
+		d.visitRefs(d.found[i])
 	}
-	if s.ids != nil {
-		for _, id := range d.created {
-			s.ids[s.types.get(id)] = id
+	d.allocate()
+	for _, p := range d.found {
+		if err := d.fill(p); err != nil {
+			ids := make([]TypeID, len(d.found))
+			for i, p := range d.found {
+				ids[i] = p.id
+			}
+			s.types.delAll(ids)
+			return nil, err
 		}
 	}
-	return t, nil
+	if s.ids != nil {
+		for _, p := range d.found {
+			s.ids[s.types.get(p.id)] = p.id
+		}
+	}
+	return s.types.get(id), nil
 }
 
-// ref returns the (possibly still empty) type for id.
+// release clears d, keeping its lists, and returns it to the pool.
+func (d *decoder) release() {
+	for _, p := range d.found {
+		d.seen[p.id/64] = 0
+	}
+	d.found = d.found[:0]
+	d.s, d.shells = nil, shells{}
+	d.memberBuf, d.paramBuf, d.valueBuf, d.secinfoBuf = nil, nil, nil, nil
+	decoderPool.Put(d)
+}
+
+// blob returns the raw spec holding id, which must be valid.
+func (d *decoder) blob(id TypeID) *rawSpec {
+	r := d.s.raw
+	for id < r.firstID {
+		r = r.base
+	}
+	return r
+}
+
+// info returns the btf_type info word of p (kind, vlen, kind flag); 0 for
+// Void, which is not in a blob.
+func (d *decoder) info(p pendingType) (*rawSpec, uint32) {
+	if p.id == 0 {
+		return nil, 0
+	}
+	rs := d.blob(p.id)
+	return rs, rs.order.u32(rs.types[p.off+btfTypeInfoOff:])
+}
+
+// visit adds id to the request unless it is decoded, listed already or
+// cannot be decoded. It returns false for the last case.
+func (d *decoder) visit(id TypeID) bool {
+	if int(id/64) < len(d.seen) && d.seen[id/64]&(1<<(id%64)) != 0 {
+		return true
+	}
+	if d.s.types.get(id) != nil {
+		return true
+	}
+	p := pendingType{id: id}
+	if id != 0 {
+		rs, off, err := d.s.raw.locate(id)
+		if err != nil {
+			return false
+		}
+		if goTagOf(infoKind(rs.order.u32(rs.types[off+btfTypeInfoOff:]))) == 0 {
+			return false
+		}
+		p.off = off
+	}
+	if int(id/64) >= len(d.seen) {
+		// Sized for every ID of the Spec, so this happens once per
+		// decoder and Spec size.
+		n := int(id/64) + 1
+		if d.s.raw != nil {
+			n = max(n, int(d.s.raw.nextID()/64)+1)
+		}
+		d.seen = append(d.seen, make([]uint64, n-len(d.seen))...)
+	}
+	d.seen[id/64] |= 1 << (id % 64)
+	d.found = append(d.found, p)
+	return true
+}
+
+// visitRefs visits the types that p references.
+func (d *decoder) visitRefs(p pendingType) {
+	rs, info := d.info(p)
+	if rs == nil {
+		return
+	}
+	o := rs.order
+	b := rs.types[p.off:]
+	data := b[btfTypeSize:rs.typeLen(p.off)]
+	vlen := infoVlen(info)
+	switch infoKind(info) {
+	case kindPtr, kindTypedef, kindVolatile, kindConst, kindRestrict, kindFunc, kindVar, kindDeclTag, kindTypeTag:
+		d.visit(TypeID(o.u32(b[btfTypeTypeOff:])))
+	case kindArray:
+		d.visit(TypeID(o.u32(data[btfArrayTypeOff:])))
+		d.visit(TypeID(o.u32(data[btfArrayIndexTypeOff:])))
+	case kindStruct, kindUnion:
+		for j := range vlen {
+			d.visit(TypeID(o.u32(data[j*btfMemberSize+btfMemberTypeOff:])))
+		}
+	case kindFuncProto:
+		d.visit(TypeID(o.u32(b[btfTypeTypeOff:])))
+		for j := range vlen {
+			d.visit(TypeID(o.u32(data[j*btfParamSize+btfParamTypeOff:])))
+		}
+	case kindDatasec:
+		for j := range vlen {
+			d.visit(TypeID(o.u32(data[j*btfVarSecinfoSize+btfVarSecinfoTypeOff:])))
+		}
+	}
+}
+
+// goTagOf returns the Go type that kind decodes to, 0 if it is not
+// supported.
+func goTagOf(kind btfKind) goTag {
+	if int(kind) < len(kindTags) {
+		return kindTags[kind]
+	}
+	return 0
+}
+
+var kindTags = [...]goTag{
+	kindInt:       tagInt,
+	kindPtr:       tagPointer,
+	kindArray:     tagArray,
+	kindStruct:    tagStruct,
+	kindUnion:     tagUnion,
+	kindEnum:      tagEnum,
+	kindEnum64:    tagEnum,
+	kindFwd:       tagFwd,
+	kindTypedef:   tagTypedef,
+	kindVolatile:  tagVolatile,
+	kindConst:     tagConst,
+	kindRestrict:  tagRestrict,
+	kindFunc:      tagFunc,
+	kindFuncProto: tagFuncProto,
+	kindVar:       tagVar,
+	kindDatasec:   tagDatasec,
+	kindFloat:     tagFloat,
+	kindDeclTag:   tagDeclTag,
+	kindTypeTag:   tagTypeTag,
+}
+
+// shells are the zeroed Go values of a request, by kind.
+type shells struct {
+	ints      []Int
+	pointers  []Pointer
+	arrays    []Array
+	structs   []Struct
+	unions    []Union
+	enums     []Enum
+	fwds      []Fwd
+	typedefs  []Typedef
+	volatiles []Volatile
+	consts    []Const
+	restricts []Restrict
+	funcs     []Func
+	protos    []FuncProto
+	vars      []Var
+	datasecs  []Datasec
+	floats    []Float
+	declTags  []DeclTag
+	typeTags  []TypeTag
+}
+
+// next removes the first shell of the Go type tag from sh.
+func (sh *shells) next(tag goTag) Type {
+	switch tag {
+	case tagInt:
+		return next(&sh.ints)
+	case tagPointer:
+		return next(&sh.pointers)
+	case tagArray:
+		return next(&sh.arrays)
+	case tagStruct:
+		return next(&sh.structs)
+	case tagUnion:
+		return next(&sh.unions)
+	case tagEnum:
+		return next(&sh.enums)
+	case tagFwd:
+		return next(&sh.fwds)
+	case tagTypedef:
+		return next(&sh.typedefs)
+	case tagVolatile:
+		return next(&sh.volatiles)
+	case tagConst:
+		return next(&sh.consts)
+	case tagRestrict:
+		return next(&sh.restricts)
+	case tagFunc:
+		return next(&sh.funcs)
+	case tagFuncProto:
+		return next(&sh.protos)
+	case tagVar:
+		return next(&sh.vars)
+	case tagDatasec:
+		return next(&sh.datasecs)
+	case tagFloat:
+		return next(&sh.floats)
+	case tagDeclTag:
+		return next(&sh.declTags)
+	case tagTypeTag:
+		return next(&sh.typeTags)
+	}
+	panic("btf: no shell for Go type tag")
+}
+
+// allocate takes the shells and element slices of the request from the
+// Spec's slabs and enters the shells into the cache.
+func (d *decoder) allocate() {
+	var counts [tagTypeTag + 1]int
+	var members, params, values, secinfos int
+	for _, p := range d.found {
+		_, info := d.info(p)
+		if p.id == 0 {
+			continue
+		}
+		tag := goTagOf(infoKind(info))
+		counts[tag]++
+		switch tag {
+		case tagStruct, tagUnion:
+			members += infoVlen(info)
+		case tagFuncProto:
+			params += infoVlen(info)
+		case tagEnum:
+			values += infoVlen(info)
+		case tagDatasec:
+			secinfos += infoVlen(info)
+		}
+	}
+	a := &d.s.slabs
+	d.memberBuf = many(&a.members, members, slabElements)
+	d.paramBuf = many(&a.params, params, slabElements)
+	d.valueBuf = many(&a.values, values, slabElements)
+	d.secinfoBuf = many(&a.secinfos, secinfos, slabElements)
+	d.shells = shells{
+		ints:      many(&a.ints, counts[tagInt], slabTypes),
+		pointers:  many(&a.pointers, counts[tagPointer], slabTypes),
+		arrays:    many(&a.arrays, counts[tagArray], slabTypes),
+		structs:   many(&a.structs, counts[tagStruct], slabTypes),
+		unions:    many(&a.unions, counts[tagUnion], slabTypes),
+		enums:     many(&a.enums, counts[tagEnum], slabTypes),
+		fwds:      many(&a.fwds, counts[tagFwd], slabTypes),
+		typedefs:  many(&a.typedefs, counts[tagTypedef], slabTypes),
+		volatiles: many(&a.volatiles, counts[tagVolatile], slabTypes),
+		consts:    many(&a.consts, counts[tagConst], slabTypes),
+		restricts: many(&a.restricts, counts[tagRestrict], slabTypes),
+		funcs:     many(&a.funcs, counts[tagFunc], slabTypes),
+		protos:    many(&a.protos, counts[tagFuncProto], slabTypes),
+		vars:      many(&a.vars, counts[tagVar], slabTypes),
+		datasecs:  many(&a.datasecs, counts[tagDatasec], slabTypes),
+		floats:    many(&a.floats, counts[tagFloat], slabTypes),
+		declTags:  many(&a.declTags, counts[tagDeclTag], slabTypes),
+		typeTags:  many(&a.typeTags, counts[tagTypeTag], slabTypes),
+	}
+	d.s.types.reserve(len(d.found))
+	sh := d.shells
+	for _, p := range d.found {
+		if p.id == 0 {
+			d.s.types.set(0, &Void{})
+			continue
+		}
+		_, info := d.info(p)
+		d.s.types.set(p.id, sh.next(goTagOf(infoKind(info))))
+	}
+}
+
+// ref returns the shell of a type that the request references. Discovery
+// listed every type it could decode, so a miss is an error.
 func (d *decoder) ref(id TypeID) (Type, error) {
 	if t := d.s.types.get(id); t != nil {
 		return t, nil
 	}
-	if id == 0 {
-		t := &Void{}
-		d.s.types.set(0, t)
-		d.created = append(d.created, 0)
-		return t, nil
-	}
+	return nil, d.badRef(id)
+}
+
+// badRef explains why id cannot be decoded.
+func (d *decoder) badRef(id TypeID) error {
 	rs, off, err := d.s.raw.locate(id)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var t Type
-	a := &d.s.slabs
-	switch kind := infoKind(rs.order.u32(rs.types[off+btfTypeInfoOff:])); kind {
-	case kindInt:
-		t = one(&a.ints)
-	case kindPtr:
-		t = one(&a.pointers)
-	case kindArray:
-		t = one(&a.arrays)
-	case kindStruct:
-		t = one(&a.structs)
-	case kindUnion:
-		t = one(&a.unions)
-	case kindEnum, kindEnum64:
-		t = one(&a.enums)
-	case kindFwd:
-		t = &Fwd{}
-	case kindTypedef:
-		t = one(&a.typedefs)
-	case kindVolatile:
-		t = &Volatile{}
-	case kindConst:
-		t = one(&a.consts)
-	case kindRestrict:
-		t = &Restrict{}
-	case kindFunc:
-		t = one(&a.funcs)
-	case kindFuncProto:
-		t = one(&a.protos)
-	case kindVar:
-		t = one(&a.vars)
-	case kindDatasec:
-		t = &Datasec{}
-	case kindFloat:
-		t = &Float{}
-	case kindDeclTag:
-		t = &DeclTag{}
-	case kindTypeTag:
-		t = &TypeTag{}
-	default:
-		return nil, fmt.Errorf("type id %d: unsupported kind %s", id, kind)
-	}
-	d.s.types.set(id, t)
-	d.created = append(d.created, id)
-	d.pending = append(d.pending, pendingType{id, rs, off, t})
-	return t, nil
+	return fmt.Errorf("type id %d: unsupported kind %s", id, infoKind(rs.order.u32(rs.types[off+btfTypeInfoOff:])))
 }
 
 var errVlen = errors.New("vlen must be zero")
 
-// fill decodes the raw type behind p into p.typ.
+// fill decodes p into the next shell of its kind.
 func (d *decoder) fill(p pendingType) error {
-	rs := p.raw
+	if p.id == 0 {
+		return nil
+	}
+	rs := d.blob(p.id)
 	rt := rs.at(p.off)
+	typ := d.shells.next(goTagOf(rt.kind()))
 	name, err := rs.strings.lookup(rt.nameOff)
 	if err != nil {
 		return fmt.Errorf("type id %d (%s): name: %w", p.id, rt.kind(), err)
 	}
-	if err := d.fillKind(p, rs, &rt, name); err != nil {
+	if err := d.fillKind(p.id, typ, rs, &rt, name); err != nil {
 		if name == "" {
 			return fmt.Errorf("type id %d (%s): %w", p.id, rt.kind(), err)
 		}
@@ -147,7 +383,7 @@ func (d *decoder) fill(p pendingType) error {
 	return nil
 }
 
-func (d *decoder) fillKind(p pendingType, rs *rawSpec, rt *rawType, name string) error {
+func (d *decoder) fillKind(id TypeID, typ Type, rs *rawSpec, rt *rawType, name string) error {
 	o := rs.order
 	ref := func(id uint32, what string) (Type, error) {
 		t, err := d.ref(TypeID(id))
@@ -157,7 +393,7 @@ func (d *decoder) fillKind(p pendingType, rs *rawSpec, rt *rawType, name string)
 		return t, nil
 	}
 	var err error
-	switch t := p.typ.(type) {
+	switch t := typ.(type) {
 	case *Int:
 		v := o.u32(rt.data)
 		t.Name, t.Size, t.Encoding = name, rt.sizeType, intEncoding(v)
@@ -177,14 +413,14 @@ func (d *decoder) fillKind(p pendingType, rs *rawSpec, rt *rawType, name string)
 		if t.Members, err = d.members(rs, rt); err != nil {
 			return err
 		}
-		t.Tags, err = d.tags(p.id, len(t.Members), func(i int, v string) { t.Members[i].Tags = append(t.Members[i].Tags, v) })
+		t.Tags, err = d.tags(id, len(t.Members), func(i int, v string) { t.Members[i].Tags = append(t.Members[i].Tags, v) })
 
 	case *Union:
 		t.Name, t.Size = name, rt.sizeType
 		if t.Members, err = d.members(rs, rt); err != nil {
 			return err
 		}
-		t.Tags, err = d.tags(p.id, len(t.Members), func(i int, v string) { t.Members[i].Tags = append(t.Members[i].Tags, v) })
+		t.Tags, err = d.tags(id, len(t.Members), func(i int, v string) { t.Members[i].Tags = append(t.Members[i].Tags, v) })
 
 	case *Enum:
 		t.Name, t.Size, t.Signed = name, rt.sizeType, rt.flag()
@@ -201,7 +437,7 @@ func (d *decoder) fillKind(p pendingType, rs *rawSpec, rt *rawType, name string)
 		if t.Type, err = ref(rt.sizeType, "type"); err != nil {
 			return err
 		}
-		t.Tags, err = d.tags(p.id, 0, nil)
+		t.Tags, err = d.tags(id, 0, nil)
 
 	case *Volatile:
 		t.Type, err = ref(rt.sizeType, "type")
@@ -215,7 +451,7 @@ func (d *decoder) fillKind(p pendingType, rs *rawSpec, rt *rawType, name string)
 		if t.Type, err = ref(rt.sizeType, "type"); err != nil {
 			return err
 		}
-		return d.funcTags(p.id, t, TypeID(rt.sizeType))
+		return d.funcTags(id, t, TypeID(rt.sizeType))
 
 	case *FuncProto:
 		if t.Return, err = ref(rt.sizeType, "return type"); err != nil {
@@ -231,7 +467,7 @@ func (d *decoder) fillKind(p pendingType, rs *rawSpec, rt *rawType, name string)
 		if t.Type, err = ref(rt.sizeType, "type"); err != nil {
 			return err
 		}
-		t.Tags, err = d.tags(p.id, 0, nil)
+		t.Tags, err = d.tags(id, 0, nil)
 
 	case *Datasec:
 		t.Name, t.Size = name, rt.sizeType
@@ -265,7 +501,7 @@ func (d *decoder) members(rs *rawSpec, rt *rawType) ([]Member, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	ms := many(&d.s.slabs.members, n)
+	ms := take(&d.memberBuf, n)
 	o := rs.order
 	for i := range ms {
 		b := rt.data[i*btfMemberSize:]
@@ -296,7 +532,7 @@ func (d *decoder) enumValues(rs *rawSpec, rt *rawType) ([]EnumValue, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	vs := many(&d.s.slabs.values, n)
+	vs := take(&d.valueBuf, n)
 	o := rs.order
 	wide := rt.kind() == kindEnum64
 	for i := range vs {
@@ -329,7 +565,7 @@ func (d *decoder) params(rs *rawSpec, rt *rawType) ([]FuncParam, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	ps := many(&d.s.slabs.params, n)
+	ps := take(&d.paramBuf, n)
 	o := rs.order
 	for i := range ps {
 		b := rt.data[i*btfParamSize:]
@@ -351,7 +587,7 @@ func (d *decoder) secinfos(rs *rawSpec, rt *rawType) ([]VarSecinfo, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	vs := make([]VarSecinfo, n)
+	vs := take(&d.secinfoBuf, n)
 	o := rs.order
 	for i := range vs {
 		b := rt.data[i*btfVarSecinfoSize:]
