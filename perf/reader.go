@@ -97,7 +97,7 @@ func NewReader(array *ebpf.Map, perCPUBuffer int) (*Reader, error) {
 // the caller closes array, until the Reader is closed. Cost per CPU:
 // perf_event_open(2), mmap(2) of perCPUBuffer plus a page of locked
 // memory, one map update; an epoll instance for all.
-func NewReaderWithOptions(array *ebpf.Map, perCPUBuffer int, opts ReaderOptions) (_ *Reader, err error) {
+func NewReaderWithOptions(array *ebpf.Map, perCPUBuffer int, opts ReaderOptions) (pr *Reader, err error) {
 	if array == nil {
 		return nil, errors.New("perf reader: nil map")
 	}
@@ -122,13 +122,14 @@ func NewReaderWithOptions(array *ebpf.Map, perCPUBuffer int, opts ReaderOptions)
 	}
 	nCPU := min(int(array.MaxEntries()), possible)
 
-	pr := &Reader{overwritable: opts.Overwritable}
-	if pr.poller, err = epoll.New(); err != nil {
+	// r is built here and released on error; pr is only set on success.
+	r := &Reader{overwritable: opts.Overwritable}
+	if r.poller, err = epoll.New(); err != nil {
 		return nil, fmt.Errorf("perf reader: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			pr.release()
+			r.release()
 		}
 	}()
 
@@ -144,27 +145,27 @@ func NewReaderWithOptions(array *ebpf.Map, perCPUBuffer int, opts ReaderOptions)
 		if err != nil {
 			return nil, fmt.Errorf("perf reader: %w", err)
 		}
-		pr.rings = append(pr.rings, ring)
-		pr.bufferSize = len(ring.mmap) - os.Getpagesize()
-		if err := pr.poller.Add(ring.fd.Int(), len(pr.rings)-1); err != nil {
+		r.rings = append(r.rings, ring)
+		r.bufferSize = len(ring.mmap) - os.Getpagesize()
+		if err := r.poller.Add(ring.fd.Int(), len(r.rings)-1); err != nil {
 			return nil, fmt.Errorf("perf reader: CPU %d: %w", cpu, err)
 		}
 	}
-	if len(pr.rings) == 0 {
+	if len(r.rings) == 0 {
 		return nil, fmt.Errorf("perf reader: no online CPU among the first %d", nCPU)
 	}
-	pr.events = make([]unix.EpollEvent, len(pr.rings))
-	pr.ready = make([]*perfEventRing, 0, len(pr.rings))
+	r.events = make([]unix.EpollEvent, len(r.rings))
+	r.ready = make([]*perfEventRing, 0, len(r.rings))
 
 	// Closing the last descriptor of a perf event array empties it: keep
 	// our own.
-	if pr.array, err = array.Clone(); err != nil {
+	if r.array, err = array.Clone(); err != nil {
 		return nil, fmt.Errorf("perf reader: %w", err)
 	}
-	if err := pr.Resume(); err != nil {
+	if err = r.Resume(); err != nil {
 		return nil, err
 	}
-	return pr, nil
+	return r, nil
 }
 
 // release frees everything; the caller holds no locks, or is NewReader.

@@ -75,7 +75,7 @@ type Reader struct {
 // The Reader keeps the ring mapped, and therefore alive, until Close, even
 // if m is closed first. Cost: an epoll instance and two eventfds, two
 // mmap(2) calls, a few small allocations.
-func NewReader(ringbufMap *ebpf.Map) (_ *Reader, err error) {
+func NewReader(ringbufMap *ebpf.Map) (*Reader, error) {
 	if ringbufMap == nil {
 		return nil, errors.New("ringbuf: nil map")
 	}
@@ -91,17 +91,13 @@ func NewReader(ringbufMap *ebpf.Map) (_ *Reader, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("ringbuf: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			poller.Close()
-		}
-	}()
 	if err := poller.Add(ringbufMap.FD(), 0); err != nil {
+		poller.Close()
 		return nil, fmt.Errorf("ringbuf: map %v: %w", ringbufMap, err)
 	}
-
 	ring, err := newRingReader(ringbufMap.FD(), size)
 	if err != nil {
+		poller.Close()
 		return nil, fmt.Errorf("ringbuf: map %v: %w", ringbufMap, err)
 	}
 	return &Reader{
