@@ -71,19 +71,24 @@ func IsUnknownEvent(err error) bool {
 // nothing is allocated. Records that don't wrap around the end of the ring
 // are decoded in place. It returns errEOR when rd is empty, and an error
 // wrapping io.ErrUnexpectedEOF for a record that claims more bytes than
-// the ring holds.
+// the ring holds; a record whose own length is wrong takes what is left of
+// the ring with it, since the next one can't be found.
 func readRecord(rd *ringReader, rec *Record, scratch []byte) error {
 	left := rd.left()
 	if left == 0 {
 		return errEOR
 	}
+	// Without a valid header the records that follow can't be found:
+	// drop what is left, so that the next read starts afresh.
 	if left < eventHeaderSize {
+		rd.skip(left)
 		return fmt.Errorf("perf event ring: %d bytes left, too few for a record header: %w", left, io.ErrUnexpectedEOF)
 	}
 	hdr := rd.view(0, eventHeaderSize, scratch)
 	typ := internal.NativeEndian.Uint32(hdr[0:4])
 	size := uint64(internal.NativeEndian.Uint16(hdr[6:8]))
 	if size < eventHeaderSize || size > left {
+		rd.skip(left)
 		return fmt.Errorf("perf event ring: record of %d bytes, %d bytes left in the ring: %w", size, left, io.ErrUnexpectedEOF)
 	}
 

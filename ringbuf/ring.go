@@ -126,6 +126,12 @@ func (rr *ringReader) close() error {
 	return nil
 }
 
+// drop consumes everything up to the producer position prod.
+func (rr *ringReader) drop(prod uintptr) {
+	rr.pos = prod
+	atomic.StoreUintptr(rr.cons, rr.pos)
+}
+
 // AvailableBytes returns how many bytes the producer has published that we
 // have not consumed yet, headers, padding and discarded records included.
 // Two atomic loads.
@@ -138,8 +144,11 @@ func (rr *ringReader) AvailableBytes() uint64 {
 // readRecord copies the next committed record into rec, skipping discarded
 // ones, and hands its space back to the kernel. It returns errEmpty when
 // the consumer has caught up with the producer and errBusy when the next
-// record is reserved but neither submitted nor discarded yet. It does not
-// allocate if rec.RawSample has room for the sample.
+// record is reserved but neither submitted nor discarded yet. A header
+// that can't be right (the kernel never writes one) is an error wrapping
+// io.ErrUnexpectedEOF, and everything published up to then is dropped:
+// the records after it can't be found. It does not allocate if
+// rec.RawSample has room for the sample.
 func (rr *ringReader) readRecord(rec *Record) error {
 	for {
 		// Load-acquire: the headers the kernel wrote before it advanced
@@ -150,6 +159,7 @@ func (rr *ringReader) readRecord(rec *Record) error {
 			return errEmpty
 		}
 		if avail < headerSize {
+			rr.drop(prod)
 			return fmt.Errorf("ring buffer: %d bytes before the producer position, too few for a record header: %w", avail, io.ErrUnexpectedEOF)
 		}
 
@@ -164,7 +174,9 @@ func (rr *ringReader) readRecord(rec *Record) error {
 		n := uintptr(hdr &^ (busyBit | discardBit))
 		total := (headerSize + n + recordAlign - 1) &^ (recordAlign - 1)
 		if total > rr.size || total > avail {
-			return fmt.Errorf("ring buffer: record of %d bytes at position %d exceeds the %d bytes published: %w", n, rr.pos, avail, io.ErrUnexpectedEOF)
+			at := rr.pos
+			rr.drop(prod)
+			return fmt.Errorf("ring buffer: record of %d bytes at position %d exceeds the %d bytes published: %w", n, at, avail, io.ErrUnexpectedEOF)
 		}
 
 		if hdr&discardBit == 0 {
