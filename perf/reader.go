@@ -168,7 +168,8 @@ func NewReaderWithOptions(array *ebpf.Map, perCPUBuffer int, opts ReaderOptions)
 	return r, nil
 }
 
-// release frees everything; the caller holds no locks, or is NewReader.
+// release frees everything. The caller holds mu and pauseMu, or is
+// NewReader, which owns the Reader alone.
 func (pr *Reader) release() error {
 	var errs []error
 	if pr.array != nil {
