@@ -503,22 +503,24 @@ func (d *decoder) members(rs *rawSpec, rt *rawType) ([]Member, error) {
 	}
 	ms := take(&d.memberBuf, n)
 	o := rs.order
+	data := rt.data[:n*btfMemberSize]
+	bitfields := rt.flag()
 	for i := range ms {
-		b := rt.data[i*btfMemberSize:]
+		b := data[i*btfMemberSize : i*btfMemberSize+btfMemberSize]
 		name, err := rs.strings.lookup(o.u32(b[btfMemberNameOffOff:]))
 		if err != nil {
 			return nil, fmt.Errorf("member %d: name: %w", i, err)
 		}
-		typ, err := d.ref(TypeID(o.u32(b[btfMemberTypeOff:])))
-		if err != nil {
-			return nil, fmt.Errorf("member %d (%q): %w", i, name, err)
+		typ := d.s.types.get(TypeID(o.u32(b[btfMemberTypeOff:])))
+		if typ == nil {
+			return nil, fmt.Errorf("member %d (%q): %w", i, name, d.badRef(TypeID(o.u32(b[btfMemberTypeOff:]))))
 		}
 		off := o.u32(b[btfMemberOffsetOff:])
 		// Field by field: the slab is zeroed, and storing a whole Member
 		// costs a bulk write barrier while the GC runs.
 		m := &ms[i]
 		m.Name, m.Type = name, typ
-		if rt.flag() {
+		if bitfields {
 			m.Offset, m.BitfieldSize = memberBitOffset(off), memberBitfieldSize(off)
 		} else {
 			m.Offset = Bits(off)

@@ -44,6 +44,13 @@ func newStringTable(data []byte, base *stringTable) (*stringTable, error) {
 // lookupBytes returns the string at off without its NUL and without
 // allocating.
 func (st *stringTable) lookupBytes(off uint32) ([]byte, error) {
+	if st.base == nil && off != 0 && uint64(off) < uint64(len(st.data)) {
+		// The common case: a name in a table without a base.
+		s := st.data[off:]
+		if end := cstringLen(s); end >= 0 {
+			return s[:end:end], nil
+		}
+	}
 	for st.base != nil && off < st.start {
 		st = st.base
 	}
