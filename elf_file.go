@@ -34,7 +34,7 @@ const (
 
 // maxObjectSize bounds the objects we read: far more than any BPF object,
 // small enough that offsets fit every integer type we use.
-const maxObjectSize = 1 << 31
+const maxObjectSize = 1<<31 - 1
 
 // errObjectTooLarge is returned for inputs larger than maxObjectSize.
 var errObjectTooLarge = fmt.Errorf("object is larger than %d bytes", maxObjectSize)

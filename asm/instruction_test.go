@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"testing"
 
 	"github.com/go-quicktest/qt"
@@ -234,7 +235,7 @@ func TestAppendKeepsExisting(t *testing.T) {
 // lyingReader claims far more bytes than it has.
 type lyingReader struct{ io.Reader }
 
-func (lyingReader) Len() int { return 1 << 40 }
+func (lyingReader) Len() int { return math.MaxInt }
 
 func TestAppendBoundsReservation(t *testing.T) {
 	insns, err := AppendInstructions(nil, lyingReader{bytes.NewReader(nil)}, binary.LittleEndian, "linux")

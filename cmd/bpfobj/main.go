@@ -126,7 +126,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return usage(stderr, usagef("run needs FILE.o and PROG"))
 		}
 		if opts.repeat == 0 || opts.repeat > 1<<31 {
-			return usage(stderr, usagef("-repeat must be between 1 and %d", 1<<31))
+			return usage(stderr, usagef("-repeat must be between 1 and %d", uint64(1)<<31))
 		}
 		err = runProgram(&report, pos[0], pos[1], opts)
 	}

@@ -203,7 +203,9 @@ func TestErrors(t *testing.T) {
 	_, err := p.Wait(nil, time.Time{})
 	qt.Assert(t, qt.ErrorMatches(err, "epoll wait: no room for events"))
 	qt.Assert(t, qt.ErrorMatches(p.Add(0, -1), `epoll add: id -1 outside \[0, 2147483647\]`))
-	qt.Assert(t, qt.ErrorMatches(p.Add(0, 1<<31), `epoll add: id 2147483648 outside .*`))
+	if big := int64(1) << 31; int64(int(big)) == big { // 64-bit int only
+		qt.Assert(t, qt.ErrorMatches(p.Add(0, int(big)), `epoll add: id 2147483648 outside .*`))
+	}
 	err = p.Add(-1, 0)
 	qt.Assert(t, qt.ErrorIs(err, unix.EBADF))
 	qt.Assert(t, qt.ErrorMatches(err, "epoll add fd -1: bad file descriptor"))
