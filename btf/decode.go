@@ -46,9 +46,6 @@ type decoder struct {
 	found []pendingType
 	// seen has a bit for each ID in found.
 	seen []uint64
-	// shells holds the request's shells of each kind, in the order of
-	// found; allocate enters them into the cache, fill takes them again.
-	shells shells
 	// Element slices for the request, cut off as fill needs them.
 	memberBuf  []Member
 	paramBuf   []FuncParam
@@ -71,9 +68,9 @@ func (s *Spec) decode(id TypeID) (Type, error) {
 	for i := 0; i < len(d.found); i++ {
 		d.visitRefs(d.found[i])
 	}
-	d.allocate()
+	sh := d.allocate()
 	for _, p := range d.found {
-		if err := d.fill(p); err != nil {
+		if err := d.fill(p, &sh); err != nil {
 			ids := make([]TypeID, len(d.found))
 			for i, p := range d.found {
 				ids[i] = p.id
@@ -96,7 +93,7 @@ func (d *decoder) release() {
 		d.seen[p.id/64] = 0
 	}
 	d.found = d.found[:0]
-	d.s, d.shells = nil, shells{}
+	d.s = nil
 	d.memberBuf, d.paramBuf, d.valueBuf, d.secinfoBuf = nil, nil, nil, nil
 	decoderPool.Put(d)
 }
@@ -283,8 +280,9 @@ func (sh *shells) next(tag goTag) Type {
 }
 
 // allocate takes the shells and element slices of the request from the
-// Spec's slabs and enters the shells into the cache.
-func (d *decoder) allocate() {
+// Spec's slabs and enters the shells into the cache. It returns the shells
+// in the order of found, for fill to take again.
+func (d *decoder) allocate() shells {
 	var counts [tagTypeTag + 1]int
 	var members, params, values, secinfos int
 	for _, p := range d.found {
@@ -310,7 +308,7 @@ func (d *decoder) allocate() {
 	d.paramBuf = many(&a.params, params, slabElements)
 	d.valueBuf = many(&a.values, values, slabElements)
 	d.secinfoBuf = many(&a.secinfos, secinfos, slabElements)
-	d.shells = shells{
+	all := shells{
 		ints:      many(&a.ints, counts[tagInt], slabTypes),
 		pointers:  many(&a.pointers, counts[tagPointer], slabTypes),
 		arrays:    many(&a.arrays, counts[tagArray], slabTypes),
@@ -331,7 +329,7 @@ func (d *decoder) allocate() {
 		typeTags:  many(&a.typeTags, counts[tagTypeTag], slabTypes),
 	}
 	d.s.types.reserve(len(d.found))
-	sh := d.shells
+	sh := all
 	for _, p := range d.found {
 		if p.id == 0 {
 			d.s.types.set(0, &Void{})
@@ -340,6 +338,7 @@ func (d *decoder) allocate() {
 		_, info := d.info(p)
 		d.s.types.set(p.id, sh.next(goTagOf(infoKind(info))))
 	}
+	return all
 }
 
 // ref returns the shell of a type that the request references. Discovery
@@ -362,14 +361,14 @@ func (d *decoder) badRef(id TypeID) error {
 
 var errVlen = errors.New("vlen must be zero")
 
-// fill decodes p into the next shell of its kind.
-func (d *decoder) fill(p pendingType) error {
+// fill decodes p into the next shell of its kind from sh.
+func (d *decoder) fill(p pendingType, sh *shells) error {
 	if p.id == 0 {
 		return nil
 	}
 	rs := d.blob(p.id)
 	rt := rs.at(p.off)
-	typ := d.shells.next(goTagOf(rt.kind()))
+	typ := sh.next(goTagOf(rt.kind()))
 	name, err := rs.strings.lookup(rt.nameOff)
 	if err != nil {
 		return fmt.Errorf("type id %d (%s): name: %w", p.id, rt.kind(), err)
