@@ -18,7 +18,7 @@ test:
 	# Everything builds for a 32-bit platform; the wire layouts hold there,
 	# checked against the running 64-bit kernel.
 	GOARCH=386 $(GO) vet ./...
-	GOARCH=386 $(GO) test -count=1 ./internal/sys
+	GOARCH=386 $(GO) test -count=1 ./internal/sys ./internal/sysenc
 
 # Rebuild the committed test objects (testdata/*-el.elf, *-eb.elf) from their
 # C sources. The output is reproducible byte for byte.

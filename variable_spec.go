@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/bpfkit/ebpf/btf"
-	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/sysenc"
 )
 
 // VariableSpec is a global variable of a BPF object (in .data, .rodata,
@@ -26,31 +26,33 @@ type VariableSpec struct {
 }
 
 // Set replaces the variable's value with in, which must be a fixed-size
-// value (or []byte) of exactly the variable's size.
+// value (integers, arrays, structs without pointers), a []byte, or an
+// encoding.BinaryMarshaler, of exactly the variable's size. Values use the
+// host's byte order. A variable without a value or type takes in's size.
 func (s *VariableSpec) Set(in any) error {
-	buf, err := binary.Append(nil, internal.NativeEndian, in)
+	size := int(s.Size())
+	if size == 0 {
+		if size = binary.Size(in); size <= 0 {
+			return fmt.Errorf("variable %s: can't tell the size of %T", s.Name, in)
+		}
+	}
+	buf, err := sysenc.Marshal(in, size)
 	if err != nil {
 		return fmt.Errorf("variable %s: %w", s.Name, err)
 	}
-	if size := s.Size(); size != 0 && uint32(len(buf)) != size {
-		return fmt.Errorf("variable %s: %T is %d bytes, the variable %d", s.Name, in, len(buf), size)
-	}
-	s.Value = buf
+	// The buffer may be a view of in's memory: copy it.
+	s.Value = slices.Clone(buf.Bytes())
 	return nil
 }
 
-// Get decodes the variable's value into out, a pointer to a fixed-size
-// value or a []byte of the variable's size.
+// Get decodes the variable's value into out: a pointer to a fixed-size
+// value, a slice of the variable's size, or an encoding.BinaryUnmarshaler.
 func (s *VariableSpec) Get(out any) error {
 	if s.Value == nil {
 		return fmt.Errorf("variable %s: no value", s.Name)
 	}
-	n, err := binary.Decode(s.Value, internal.NativeEndian, out)
-	if err != nil {
+	if err := sysenc.Unmarshal(out, s.Value); err != nil {
 		return fmt.Errorf("variable %s: %w", s.Name, err)
-	}
-	if n != len(s.Value) {
-		return fmt.Errorf("variable %s: %T is %d bytes, the variable %d", s.Name, out, n, len(s.Value))
 	}
 	return nil
 }
