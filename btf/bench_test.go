@@ -38,6 +38,33 @@ func BenchmarkVmlinuxParse(b *testing.B) {
 	}
 }
 
+// BenchmarkVmlinuxParseCold: like BenchmarkVmlinuxParse, but indexing
+// the kernel's BTF every time, as the first LoadSpec of a process does.
+func BenchmarkVmlinuxParseCold(b *testing.B) {
+	requireVmlinux(b)
+	data, err := os.ReadFile(vmlinuxPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if km, ok := mapKernelBTF(vmlinuxPath); ok {
+		data = km.data
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		raw, err := newRawSpec(data, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		spec := newSpec(raw)
+		for _, name := range vmlinuxBenchTypes {
+			var s *Struct
+			if err := spec.TypeByName(name, &s); err != nil {
+				b.Fatal(name, err)
+			}
+		}
+	}
+}
+
 func BenchmarkVmlinuxRetained(b *testing.B) {
 	requireVmlinux(b)
 	var keep []*Spec

@@ -1,9 +1,11 @@
 package btf
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 )
 
@@ -46,7 +48,7 @@ type rawSpec struct {
 	flavorState
 
 	tagsOnce sync.Once
-	tags     map[TypeID][]TypeID
+	tags     []declTagRef
 }
 
 // indexStride trades TypeByID speed for memory: keeping every offset would
@@ -290,23 +292,34 @@ func (r *rawSpec) tagsFor(id TypeID) []TypeID {
 			continue
 		}
 		rs.tagsOnce.Do(rs.indexTags)
-		if t := rs.tags[id]; len(t) > 0 {
-			// Base tags have lower IDs: they go first. Never append to
-			// the shared index slices.
-			out = append(append([]TypeID(nil), t...), out...)
+		i, _ := slices.BinarySearchFunc(rs.tags, id, func(t declTagRef, id TypeID) int { return cmp.Compare(t.target, id) })
+		var own []TypeID
+		for ; i < len(rs.tags) && rs.tags[i].target == id; i++ {
+			own = append(own, rs.tags[i].tag)
 		}
+		// Base tags have lower IDs: they go first.
+		out = append(own, out...)
 	}
 	return out
 }
 
+// declTagRef is a DECL_TAG and the type it targets.
+type declTagRef struct{ target, tag TypeID }
+
+// indexTags sorts the decl tags of r by target, then by ID.
 func (r *rawSpec) indexTags() {
-	r.tags = make(map[TypeID][]TypeID)
+	r.tags = make([]declTagRef, 0, len(r.declTags))
 	for _, id := range r.declTags {
 		_, off, err := r.locate(id)
 		if err != nil {
 			continue
 		}
-		target := TypeID(r.order.u32(r.types[off+btfTypeTypeOff:]))
-		r.tags[target] = append(r.tags[target], id)
+		r.tags = append(r.tags, declTagRef{TypeID(r.order.u32(r.types[off+btfTypeTypeOff:])), id})
 	}
+	slices.SortFunc(r.tags, func(a, b declTagRef) int {
+		if c := cmp.Compare(a.target, b.target); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.tag, b.tag)
+	})
 }

@@ -75,6 +75,12 @@ func mapKernelBTF(file string) (km *kernelMapping, ok bool) {
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Size <= 0 {
 		return nil, false
 	}
+	// Only the kernel's own file is immutable. A regular file mounted in
+	// its place could change or shrink under the mapping.
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil || fs.Type != unix.SYSFS_MAGIC {
+		return nil, false
+	}
 	key := kernelFileKey{dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size, mtime: st.Mtim}
 
 	kernelMappings.Lock()
