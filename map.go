@@ -307,7 +307,7 @@ func createMap(spec *MapSpec, inner *sys.FD) (_ *Map, err error) {
 		fd, err = sys.MapCreate(&attr)
 	}
 	if err != nil {
-		return nil, explainMapCreateError(spec, err)
+		return nil, explainMapCreateError(spec, &attr, err)
 	}
 	return newMap(fd, spec.Name, spec.Type, attr.KeySize, attr.ValueSize, attr.MaxEntries, spec.Flags)
 }
@@ -334,8 +334,9 @@ func mapObjName(name string) (sys.ObjName, error) {
 }
 
 // explainMapCreateError turns a failed BPF_MAP_CREATE into an error that
-// names a missing feature or the likely mistake.
-func explainMapCreateError(spec *MapSpec, err error) error {
+// names a missing feature or the likely mistake. attr is what the kernel
+// was given, after the defaults createMap fills in.
+func explainMapCreateError(spec *MapSpec, attr *sys.MapCreateAttr, err error) error {
 	if errors.Is(err, unix.EPERM) {
 		return fmt.Errorf("create: %w", err)
 	}
@@ -344,6 +345,8 @@ func explainMapCreateError(spec *MapSpec, err error) error {
 	}
 	var missing error
 	switch {
+	case spec.Type == StructOpsMap && spec.Flags&sys.BPF_F_LINK != 0:
+		missing = haveStructOpsLinkMaps()
 	case spec.Flags&sys.BPF_F_RDONLY_PROG != 0 || spec.Flags&sys.BPF_F_WRONLY_PROG != 0:
 		missing = haveMapMutabilityModifiers()
 	case spec.Flags&sys.BPF_F_MMAPABLE != 0:
@@ -358,6 +361,10 @@ func explainMapCreateError(spec *MapSpec, err error) error {
 	}
 	if errors.Is(err, unix.EINVAL) {
 		switch {
+		case spec.Type == StructOpsMap:
+			if attr.KeySize != 4 || attr.MaxEntries != 1 {
+				return fmt.Errorf("create: %w (%s maps need KeySize 4 and MaxEntries 1)", err, spec.Type)
+			}
 		case spec.MaxEntries == 0 && !spec.Type.mustHaveZeroMaxEntries():
 			return fmt.Errorf("create: %w (MaxEntries is zero)", err)
 		case spec.MaxEntries != 0 && spec.Type.mustHaveZeroMaxEntries():

@@ -69,7 +69,7 @@ func (mt MapType) mustHaveNoPrealloc() bool {
 // and requires MaxEntries to be zero.
 func (mt MapType) mustHaveZeroMaxEntries() bool {
 	switch mt {
-	case CGroupStorage, PerCPUCGroupStorage, SkStorage, InodeStorage, TaskStorage, CgroupStorage, StructOpsMap:
+	case CGroupStorage, PerCPUCGroupStorage, SkStorage, InodeStorage, TaskStorage, CgroupStorage:
 		return true
 	}
 	return false
@@ -242,6 +242,21 @@ var (
 	haveNoPreallocMaps = internal.NewFeatureTest("lazily allocated maps (BPF_F_NO_PREALLOC)", func() error {
 		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_HASH, KeySize: 4, ValueSize: 4, MaxEntries: 1, MapFlags: sys.BPF_F_NO_PREALLOC})
 	}, "4.6")
+
+	// haveStructOpsLinkMaps: struct_ops maps with BPF_F_LINK, registered by
+	// a link instead of by writing their value (6.4). Older kernels refuse
+	// any flag on a struct_ops map with EINVAL; newer ones get as far as
+	// looking up the (bogus) kernel struct and fail with ENOTSUPP.
+	haveStructOpsLinkMaps = internal.NewFeatureTest("struct_ops maps with BPF_F_LINK", func() error {
+		if err := haveMapType(StructOpsMap); err != nil {
+			return err
+		}
+		err := probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_STRUCT_OPS, KeySize: 4, ValueSize: 4, MaxEntries: 1, MapFlags: sys.BPF_F_LINK, BtfVmlinuxValueTypeId: 1})
+		if errors.Is(err, sys.ENOTSUPP) {
+			return nil
+		}
+		return err
+	}, "6.4")
 
 	// haveBatchAPI: BPF_MAP_LOOKUP_BATCH and friends on hash and array
 	// maps (5.6).

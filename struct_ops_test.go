@@ -8,6 +8,7 @@ import (
 
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
@@ -21,18 +22,30 @@ func loadStructOpsSpec(t *testing.T) *CollectionSpec {
 	return spec
 }
 
-// prepareStructOpsSpec gives struct_ops.c's maps names of this process
-// and drops the .struct_ops.link map on kernels before 6.4, which can't
-// create it.
+// prepareStructOpsSpec gives struct_ops.c's maps names of this process.
+// Kernels before 6.4 can't create the .struct_ops.link map: there it
+// checks that loading the whole object fails with an error wrapping
+// ErrNotSupported that names the feature, and leaves bpfkit_cc_link out.
 func prepareStructOpsSpec(t *testing.T, spec *CollectionSpec) {
 	t.Helper()
 	for _, name := range []string{"bpfkit_cc", "bpfkit_cc_link"} {
 		setStructOpsName(t, spec.Maps[name], structOpsTestName(name))
 	}
-	if kernelBefore(t, "6.4") {
-		t.Log("struct_ops maps with BPF_F_LINK need Linux 6.4: leaving out bpfkit_cc_link")
-		delete(spec.Maps, "bpfkit_cc_link")
+	if !kernelBefore(t, "6.4") {
+		qt.Assert(t, qt.IsNil(haveStructOpsLinkMaps()))
+		return
 	}
+	done := testutils.CheckNoOpenFDs(t)
+	coll, err := NewCollection(spec)
+	if err == nil {
+		closeFaultCollection(t, coll)
+	}
+	done()
+	qt.Assert(t, qt.ErrorIs(err, ErrNotSupported))
+	qt.Assert(t, qt.ErrorMatches(err, `map "bpfkit_cc_link": create: struct_ops maps with BPF_F_LINK not supported \(requires >= v6\.4\)`))
+	qt.Assert(t, qt.IsFalse(slices.Contains(availableCongestionControl(t), structOpsTestName("bpfkit_cc"))))
+	t.Log("struct_ops maps with BPF_F_LINK need Linux 6.4: leaving out bpfkit_cc_link")
+	delete(spec.Maps, "bpfkit_cc_link")
 }
 
 // kernelBefore reports whether the running kernel is older than version.
@@ -158,4 +171,35 @@ func TestStructOpsErrors(t *testing.T) {
 		qt.Assert(t, qt.IsNil(err))
 		closeFaultCollection(t, coll)
 	})
+}
+
+// TestStructOpsMapCreate creates struct_ops maps directly: with BPF_F_LINK
+// (Linux 6.4; before, the error names the feature), and with sizes the
+// kernel refuses.
+func TestStructOpsMapCreate(t *testing.T) {
+	testutils.RequireRoot(t)
+	ops := &btf.Struct{Name: "tcp_congestion_ops", Size: 8}
+	spec := &MapSpec{Name: "link_ops", Type: StructOpsMap, Flags: sys.BPF_F_LINK, Value: ops}
+	m, err := NewMap(spec)
+	if kernelBefore(t, "6.4") {
+		qt.Assert(t, qt.ErrorIs(err, ErrNotSupported))
+		qt.Assert(t, qt.ErrorMatches(err, `map "link_ops": create: struct_ops maps with BPF_F_LINK not supported \(requires >= v6\.4\)`))
+	} else {
+		qt.Assert(t, qt.IsNil(err))
+		qt.Assert(t, qt.Equals(m.Flags(), uint32(sys.BPF_F_LINK)))
+		qt.Assert(t, qt.IsNil(m.Close()))
+	}
+
+	for _, tt := range []struct {
+		name string
+		spec *MapSpec
+	}{
+		{"max entries", &MapSpec{Name: "x", Type: StructOpsMap, MaxEntries: 2, Value: ops}},
+		{"key size", &MapSpec{Name: "x", Type: StructOpsMap, KeySize: 8, Value: ops}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewMap(tt.spec)
+			qt.Assert(t, qt.ErrorMatches(err, `map "x": create: invalid argument \(StructOpsMap maps need KeySize 4 and MaxEntries 1\)`))
+		})
+	}
 }
