@@ -12,7 +12,10 @@ import (
 // uint32 holding the ID plus one (0 marks an empty slot) and a tag naming
 // the Go type, and the bare pointer to the decoded value, from which get
 // rebuilds the interface. That is 40% smaller than storing interfaces,
-// which matters: resolving task_struct caches 6,000 types.
+// which matters: resolving task_struct caches 6,000 types. The decoder
+// reserves room for a whole request before entering its types, so the
+// table grows at most once per request, straight to the size it needs
+// (any size, not only powers of two).
 type typeCache struct {
 	limit TypeID
 	n     int

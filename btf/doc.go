@@ -11,9 +11,10 @@
 //
 // The files follow the data: wire.go and wire_gen.go (generated from the UAPI
 // header by internal/cmd/genbtf) describe the raw format; index.go, names.go
-// and strings.go index a raw blob in one pass; decode.go and cache.go turn raw
-// types into the Go types of types.go on demand; spec.go, load.go, elf.go and
-// kernel.go are the ways to get a Spec; marshal.go and dedup.go encode types;
+// and strings.go index a raw blob in one pass; decode.go, slab.go and
+// cache.go turn raw types into the Go types of types.go on demand; spec.go,
+// load.go, elf.go, kernel.go and mmap.go (which maps and shares the kernel's
+// vmlinux) are the ways to get a Spec; marshal.go and dedup.go encode types;
 // ext_info.go and ext_meta.go handle .BTF.ext; core*.go implement CO-RE;
 // format.go and gofmt.go print types for people and for Go code.
 //

@@ -15,8 +15,9 @@ import (
 // the type section); a type is decoded into Go values the first time it is
 // asked for, together with every type it references, and stays decoded.
 // Types returned by a Spec may be modified; the Spec hands out the same
-// values again. Copy gives an independent Spec, LoadKernelSpec a fresh view
-// of the shared kernel index.
+// values again. Copy gives an independent Spec; LoadKernelSpec, and
+// LoadSpec of /sys/kernel/btf/vmlinux, a fresh view of the shared kernel
+// index.
 //
 // A Spec is safe for concurrent use; the Types it returns are not.
 type Spec struct {
