@@ -158,8 +158,10 @@ func (d *decoder) visitRefs(p pendingType) {
 		return
 	}
 	o := rs.order
+	// The index checked that the type fits the section: no need to cut
+	// data to the type's length.
 	b := rs.types[p.off:]
-	data := b[btfTypeSize:rs.typeLen(p.off)]
+	data := b[btfTypeSize:]
 	vlen := infoVlen(info)
 	switch infoKind(info) {
 	case kindPtr, kindTypedef, kindVolatile, kindConst, kindRestrict, kindFunc, kindVar, kindDeclTag, kindTypeTag:

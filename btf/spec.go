@@ -283,6 +283,7 @@ func (s *Spec) Copy() *Spec {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cp := newSpec(s.raw)
+	cp.types.reserve(s.types.n)
 	c := newCopier(nil)
 	s.types.each(func(id TypeID, t Type) {
 		cp.types.set(id, c.copy(t))
