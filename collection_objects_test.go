@@ -272,6 +272,8 @@ var objectTests = map[string]objectTest{
 		},
 	},
 
+	"struct_ops_two": {prepare: prepareStructOpsTwo, check: checkStructOpsTwo},
+
 	"isa": {prepare: func(t *testing.T, _ *CollectionSpec) {
 		testutils.SkipOnOldKernel(t, "6.6", "ISA v4 instructions (sdiv/smod, movsx, ldsx, bswap, gotol)")
 	}, check: func(t *testing.T, _ *CollectionSpec, coll *Collection) {

@@ -17,7 +17,9 @@ import (
 // translates it to the kernel's layout. Each program a member points at
 // gets AttachTo "struct:member". Maps from .struct_ops.link carry
 // BPF_F_LINK: they are attached through a link (Linux 6.4) instead of
-// registering when their value is set.
+// registering when their value is set. Each map's StructOpsPrograms
+// records which program each member points at: AttachTo alone can't tell
+// two maps of one struct type apart.
 
 // structOpsVar remembers where a struct_ops map's bytes are, to find the
 // programs its members point at once programs are read.
@@ -25,6 +27,7 @@ type structOpsVar struct {
 	section int
 	offset  uint32
 	typ     *btf.Struct
+	spec    *MapSpec
 }
 
 func (r *elfReader) loadStructOpsMaps() error {
@@ -75,24 +78,28 @@ func (r *elfReader) loadStructOpsSection(index int, sec *elfSection) error {
 			return fmt.Errorf("map %q: defined twice", v.Name)
 		}
 		value := append([]byte(nil), data[vsi.Offset:vsi.Offset+st.Size]...)
-		r.maps[v.Name] = &MapSpec{
-			Name:       v.Name,
-			Type:       StructOpsMap,
-			KeySize:    4,
-			ValueSize:  st.Size,
-			MaxEntries: 1,
-			Flags:      flags,
-			Key:        &btf.Int{Size: 4},
-			Value:      st,
-			Contents:   []MapKV{{Key: uint32(0), Value: value}},
+		ms := &MapSpec{
+			Name:              v.Name,
+			Type:              StructOpsMap,
+			KeySize:           4,
+			ValueSize:         st.Size,
+			MaxEntries:        1,
+			Flags:             flags,
+			Key:               &btf.Int{Size: 4},
+			Value:             st,
+			Contents:          []MapKV{{Key: uint32(0), Value: value}},
+			StructOpsPrograms: map[string]string{},
 		}
-		r.structOps = append(r.structOps, structOpsVar{index, vsi.Offset, st})
+		r.maps[v.Name] = ms
+		r.structOps = append(r.structOps, structOpsVar{index, vsi.Offset, st, ms})
 	}
 	return nil
 }
 
-// associateStructOps sets AttachTo of the programs that struct_ops maps
-// point at.
+// associateStructOps fills StructOpsPrograms of the struct_ops maps and
+// sets AttachTo of the programs they point at. A program can implement
+// only one member of one struct (the kernel loads it for that member),
+// but that member in any number of maps.
 func (r *elfReader) associateStructOps() error {
 	for _, so := range r.structOps {
 		sec := &r.sections[so.section]
@@ -110,7 +117,12 @@ func (r *elfReader) associateStructOps() error {
 			if prog.Type != StructOps {
 				return fmt.Errorf("section %q: %s.%s: program %q is a %s program, not StructOps", sec.name, so.typ.Name, m.Name, name, prog.Type)
 			}
-			prog.AttachTo = so.typ.Name + ":" + m.Name
+			attachTo := so.typ.Name + ":" + m.Name
+			if prog.AttachTo != "" && prog.AttachTo != attachTo {
+				return fmt.Errorf("section %q: %s.%s: program %q already implements %s", sec.name, so.typ.Name, m.Name, name, prog.AttachTo)
+			}
+			prog.AttachTo = attachTo
+			so.spec.StructOpsPrograms[m.Name] = name
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package ebpf
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/bpfkit/ebpf/btf"
@@ -53,6 +54,17 @@ type MapSpec struct {
 
 	// Tags are the BTF decl tags attached to the map's variable.
 	Tags []string
+
+	// StructOpsPrograms names, for a StructOpsMap, the program that
+	// implements each function pointer member of the value: member name
+	// to the name of a program in the same CollectionSpec. The ELF reader
+	// sets it from the relocations of the .struct_ops and
+	// .struct_ops.link sections, so two maps of one struct type can point
+	// the same member at different programs. When it is non-nil the
+	// collection loader trusts it alone (a member it doesn't list stays
+	// empty); when it is nil, a member gets the one program whose
+	// AttachTo is "struct:member". Other map types ignore it.
+	StructOpsPrograms map[string]string
 }
 
 // MapKV is a key and value to put into a map after it is created.
@@ -66,8 +78,9 @@ func (ms *MapSpec) String() string {
 	return fmt.Sprintf("%s(keySize=%d, valueSize=%d, maxEntries=%d, flags=%d)", ms.Type, ms.KeySize, ms.ValueSize, ms.MaxEntries, ms.Flags)
 }
 
-// Copy returns a copy of the spec. Contents and the inner map spec are
-// copied; BTF types are shared, since specs treat them as read-only.
+// Copy returns a copy of the spec. Contents, the inner map spec, Tags and
+// StructOpsPrograms are copied; BTF types are shared, since specs treat
+// them as read-only.
 //
 // Copying is cheap: no BTF is duplicated.
 func (ms *MapSpec) Copy() *MapSpec {
@@ -85,6 +98,7 @@ func (ms *MapSpec) Copy() *MapSpec {
 	}
 	cpy.InnerMap = ms.InnerMap.Copy()
 	cpy.Tags = slices.Clone(ms.Tags)
+	cpy.StructOpsPrograms = maps.Clone(ms.StructOpsPrograms)
 	if ms.Extra != nil {
 		extra := *ms.Extra
 		cpy.Extra = &extra

@@ -23,8 +23,10 @@ import (
 // congestion control algorithm) unless the map has BPF_F_LINK
 // (.struct_ops.link, Linux 6.4): then link.AttachStructOps registers it.
 //
-// Programs are found by their AttachTo, "struct:member", which the ELF
-// reader sets from the relocations of the struct_ops section.
+// The program of each member is the one MapSpec.StructOpsPrograms names,
+// which the ELF reader sets from the relocations of the struct_ops
+// section; specs without it (built by hand) find the one program whose
+// AttachTo is "struct:member".
 
 // structOpsValuePrefix is prepended to the name of an ops struct to get the
 // kernel's value struct.
@@ -92,7 +94,7 @@ func (cl *collectionLoader) populateStructOps(name string, m *Map, spec *MapSpec
 	ops := value[target.opsOffset:]
 	var progs []*Program
 	for _, um := range user.Members {
-		p, err := cl.structOpsMember(user, um, target.ops, data, ops)
+		p, err := cl.structOpsMember(spec, user, um, target.ops, data, ops)
 		if err != nil {
 			return fmt.Errorf("%s.%s: %w", user.Name, um.Name, err)
 		}
@@ -114,7 +116,7 @@ func (cl *collectionLoader) populateStructOps(name string, m *Map, spec *MapSpec
 // structOpsMember writes the member um of the object's struct into ops,
 // the kernel's struct. It returns the program written into a function
 // pointer member.
-func (cl *collectionLoader) structOpsMember(user *btf.Struct, um btf.Member, kops *btf.Struct, data, ops []byte) (*Program, error) {
+func (cl *collectionLoader) structOpsMember(spec *MapSpec, user *btf.Struct, um btf.Member, kops *btf.Struct, data, ops []byte) (*Program, error) {
 	if um.Offset%8 != 0 || um.BitfieldSize != 0 {
 		return nil, errors.New("bitfield members are not supported")
 	}
@@ -128,7 +130,7 @@ func (cl *collectionLoader) structOpsMember(user *btf.Struct, um btf.Member, kop
 	}
 	src := data[off : off+uint32(size)]
 
-	prog, err := cl.structOpsProgram(user.Name + ":" + um.Name)
+	prog, err := cl.structOpsProgram(spec, user.Name, um.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -177,10 +179,31 @@ func (cl *collectionLoader) structOpsMember(user *btf.Struct, um btf.Member, kop
 	return nil, nil
 }
 
-// structOpsProgram loads the STRUCT_OPS program whose AttachTo is
-// attachTo, or returns nil if there is none. Two programs for one member
-// are ambiguous.
-func (cl *collectionLoader) structOpsProgram(attachTo string) (*Program, error) {
+// structOpsProgram loads the STRUCT_OPS program implementing member of
+// the map's struct, or returns nil if there is none. The map's
+// StructOpsPrograms decides when it is set; otherwise the program is the
+// one whose AttachTo is "struct:member", and two such programs are
+// ambiguous.
+func (cl *collectionLoader) structOpsProgram(spec *MapSpec, structName, member string) (*Program, error) {
+	attachTo := structName + ":" + member
+	if spec.StructOpsPrograms != nil {
+		name, ok := spec.StructOpsPrograms[member]
+		if !ok {
+			return nil, nil
+		}
+		ps := cl.spec.Programs[name]
+		switch {
+		case ps == nil:
+			return nil, fmt.Errorf("missing program %q", name)
+		case ps.Type != StructOps:
+			return nil, fmt.Errorf("program %q is a %s program, not StructOps", name, ps.Type)
+		case ps.AttachTo != attachTo:
+			// The kernel loads a struct_ops program for one member.
+			return nil, fmt.Errorf("program %q implements %q, not %q", name, ps.AttachTo, attachTo)
+		}
+		return cl.loadProgram(name)
+	}
+
 	var found string
 	for _, name := range sortedKeys(cl.spec.Programs) {
 		ps := cl.spec.Programs[name]

@@ -1,11 +1,18 @@
 package ebpf
 
 import (
+	"maps"
+	"net"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/go-quicktest/qt"
+	"golang.org/x/sys/unix"
 
+	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/sys"
@@ -129,13 +136,37 @@ func TestStructOpsErrors(t *testing.T) {
 			is:   ErrNotSupported,
 		},
 		{
-			name: "two programs for one member",
+			name: "two programs for one member, found by AttachTo",
 			prepare: func(t *testing.T, spec *CollectionSpec) {
 				p := spec.Programs["bpfkit_init"].Copy()
 				p.Name = "bpfkit_init2"
 				spec.Programs[p.Name] = p
+				spec.Maps["bpfkit_cc"].StructOpsPrograms = nil
 			},
 			want: `map "bpfkit_cc": tcp_congestion_ops.init: programs "bpfkit_init" and "bpfkit_init2" both implement it`,
+		},
+		{
+			name: "missing program",
+			prepare: func(t *testing.T, spec *CollectionSpec) {
+				spec.Maps["bpfkit_cc"].StructOpsPrograms["init"] = "nope"
+			},
+			want: `map "bpfkit_cc": tcp_congestion_ops.init: missing program "nope"`,
+		},
+		{
+			name: "program of another member",
+			prepare: func(t *testing.T, spec *CollectionSpec) {
+				spec.Maps["bpfkit_cc"].StructOpsPrograms["init"] = "bpfkit_ssthresh"
+			},
+			want: `map "bpfkit_cc": tcp_congestion_ops.init: program "bpfkit_ssthresh" implements "tcp_congestion_ops:ssthresh", not "tcp_congestion_ops:init"`,
+		},
+		{
+			name: "not a struct_ops program",
+			prepare: func(t *testing.T, spec *CollectionSpec) {
+				spec.Programs["bpfkit_sock"] = &ProgramSpec{Name: "bpfkit_sock", Type: SocketFilter, License: "GPL",
+					Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}}
+				spec.Maps["bpfkit_cc"].StructOpsPrograms["init"] = "bpfkit_sock"
+			},
+			want: `map "bpfkit_cc": tcp_congestion_ops.init: program "bpfkit_sock" is a SocketFilter program, not StructOps`,
 		},
 		{
 			name: "data member of another size",
@@ -152,7 +183,10 @@ func TestStructOpsErrors(t *testing.T) {
 			spec := loadStructOpsSpec(t)
 			test.prepare(t, spec)
 			done := testutils.CheckNoOpenFDs(t)
-			_, err := NewCollection(spec)
+			coll, err := NewCollection(spec)
+			if err == nil {
+				closeFaultCollection(t, coll)
+			}
 			done()
 			qt.Assert(t, qt.ErrorMatches(err, test.want))
 			if test.is != nil {
@@ -202,4 +236,108 @@ func TestStructOpsMapCreate(t *testing.T) {
 			qt.Assert(t, qt.ErrorMatches(err, `map "x": create: invalid argument \(StructOpsMap maps need KeySize 4 and MaxEntries 1\)`))
 		})
 	}
+}
+
+// TestStructOpsProgramsSpec checks which program each member of the
+// struct_ops maps points at: struct_ops_two's maps share a struct type
+// and point "init" at different programs.
+func TestStructOpsProgramsSpec(t *testing.T) {
+	for _, order := range []string{"el", "eb"} {
+		t.Run(order, func(t *testing.T) {
+			spec := mustLoad(t, "struct_ops_two", order)
+			shared := map[string]string{"ssthresh": "two_ssthresh", "cong_avoid": "two_cong_avoid", "undo_cwnd": "two_undo_cwnd"}
+			one := maps.Clone(shared)
+			one["init"], one["release"] = "one_init", "one_release"
+			two := maps.Clone(shared)
+			two["init"] = "two_init"
+			qt.Assert(t, qt.DeepEquals(spec.Maps["bpfkit_one"].StructOpsPrograms, one))
+			qt.Assert(t, qt.DeepEquals(spec.Maps["bpfkit_two"].StructOpsPrograms, two))
+			attachTo := map[string]string{}
+			for name, ps := range spec.Programs {
+				attachTo[name] = ps.AttachTo
+			}
+			qt.Assert(t, qt.DeepEquals(attachTo, map[string]string{
+				"one_init": "tcp_congestion_ops:init", "two_init": "tcp_congestion_ops:init",
+				"one_release": "tcp_congestion_ops:release", "two_ssthresh": "tcp_congestion_ops:ssthresh",
+				"two_cong_avoid": "tcp_congestion_ops:cong_avoid", "two_undo_cwnd": "tcp_congestion_ops:undo_cwnd",
+			}))
+
+			// Copies don't share the binding.
+			cpy := spec.Maps["bpfkit_two"].Copy()
+			cpy.StructOpsPrograms["init"] = "one_init"
+			qt.Assert(t, qt.Equals(spec.Maps["bpfkit_two"].StructOpsPrograms["init"], "two_init"))
+		})
+	}
+
+	spec := mustLoad(t, "struct_ops", "el")
+	want := map[string]string{"init": "bpfkit_init", "ssthresh": "bpfkit_ssthresh", "cong_avoid": "bpfkit_cong_avoid", "undo_cwnd": "bpfkit_undo_cwnd"}
+	qt.Assert(t, qt.DeepEquals(spec.Maps["bpfkit_cc"].StructOpsPrograms, want))
+	qt.Assert(t, qt.DeepEquals(spec.Maps["bpfkit_cc_link"].StructOpsPrograms, want))
+}
+
+// structOpsTwoName is a congestion control name unique to this process
+// for struct_ops_two's map name.
+func structOpsTwoName(mapName string) string {
+	return "bk" + strings.TrimPrefix(mapName, "bpfkit_")[:2] + strconv.Itoa(os.Getpid())
+}
+
+// prepareStructOpsTwo gives struct_ops_two's maps names of this process.
+func prepareStructOpsTwo(t *testing.T, spec *CollectionSpec) {
+	t.Helper()
+	for _, name := range []string{"bpfkit_one", "bpfkit_two"} {
+		setStructOpsName(t, spec.Maps[name], structOpsTwoName(name))
+	}
+}
+
+// checkStructOpsTwo opens TCP connections over loopback with each of
+// struct_ops_two's congestion controls: each calls the init program of
+// its own map, and only bpfkit_one has a release program.
+func checkStructOpsTwo(t *testing.T, _ *CollectionSpec, coll *Collection) {
+	for _, name := range []string{"bpfkit_one", "bpfkit_two"} {
+		m := coll.Maps[name]
+		t.Cleanup(func() { _ = m.Delete(uint32(0)) })
+	}
+	algs := availableCongestionControl(t)
+	for _, name := range []string{"bpfkit_one", "bpfkit_two"} {
+		qt.Assert(t, qt.IsTrue(slices.Contains(algs, structOpsTwoName(name))), qt.Commentf("%v", algs))
+	}
+
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	qt.Assert(t, qt.IsNil(err))
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	counts := func() [3]uint64 {
+		return [3]uint64{variableUint(t, coll, "one_inits"), variableUint(t, coll, "two_inits"), variableUint(t, coll, "one_releases")}
+	}
+
+	tcpConnectWith(t, structOpsTwoName("bpfkit_two"), port)
+	qt.Assert(t, qt.Equals(counts(), [3]uint64{0, 1, 0}))
+	tcpConnectWith(t, structOpsTwoName("bpfkit_one"), port)
+	qt.Assert(t, qt.Equals(counts(), [3]uint64{1, 1, 1}))
+}
+
+// tcpConnectWith connects a TCP socket using the congestion control cc to
+// port on 127.0.0.1 and resets the connection: the kernel initializes
+// the congestion control when the connection is established, before
+// connect returns, and releases it when the reset destroys the socket,
+// before close returns.
+func tcpConnectWith(t *testing.T, cc string, port int) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	qt.Assert(t, qt.IsNil(err))
+	closed := false
+	defer func() {
+		if !closed {
+			unix.Close(fd)
+		}
+	}()
+	qt.Assert(t, qt.IsNil(unix.SetsockoptString(fd, unix.IPPROTO_TCP, unix.TCP_CONGESTION, cc)))
+	qt.Assert(t, qt.IsNil(unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})))
+	got, err := unix.GetsockoptString(fd, unix.IPPROTO_TCP, unix.TCP_CONGESTION)
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.Equals(strings.TrimRight(got, "\x00"), cc))
+	// Linger 0: close sends a reset and destroys the socket at once.
+	qt.Assert(t, qt.IsNil(unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})))
+	closed = true
+	qt.Assert(t, qt.IsNil(unix.Close(fd)))
 }
