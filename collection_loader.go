@@ -125,7 +125,7 @@ func (cl *collectionLoader) loadMap(name string) (*Map, error) {
 		return m, nil
 	}
 
-	m, reused, err := newMapWithOptions(spec, cl.opts.Maps)
+	m, reused, err := newMapWithCache(spec, cl.opts.Maps, cl.cache)
 	if err != nil {
 		return nil, fmt.Errorf("map %q: %w", name, err)
 	}

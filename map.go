@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/sysenc"
 )
@@ -117,11 +118,17 @@ func mapSpecName(spec *MapSpec) string {
 	return fmt.Sprintf("%q", spec.Name)
 }
 
-// newMapWithOptions returns the pinned map that a PinByName spec refers to
+// newMapWithOptions is newMapWithCache without a shared BTF cache.
+func newMapWithOptions(spec *MapSpec, opts MapOptions) (_ *Map, reused bool, _ error) {
+	return newMapWithCache(spec, opts, nil)
+}
+
+// newMapWithCache returns the pinned map that a PinByName spec refers to
 // (reused is true), or creates a map, neither filled nor pinned: the
 // collection loader fills maps that reference programs after loading
-// those, then calls finalize and pinByName itself.
-func newMapWithOptions(spec *MapSpec, opts MapOptions) (_ *Map, reused bool, _ error) {
+// those, then calls finalize and pinByName itself. Kernel types (of
+// struct_ops maps) are looked up in cache; nil means a new cache.
+func newMapWithCache(spec *MapSpec, opts MapOptions, cache *btf.Cache) (_ *Map, reused bool, _ error) {
 	if spec == nil {
 		return nil, false, errors.New("nil MapSpec")
 	}
@@ -161,7 +168,7 @@ func newMapWithOptions(spec *MapSpec, opts MapOptions) (_ *Map, reused bool, _ e
 		}
 		// The kernel only copies the template's properties: it may be
 		// closed as soon as the outer map exists.
-		template, err := createMap(spec.InnerMap, nil)
+		template, err := createMap(spec.InnerMap, nil, cache)
 		if err != nil {
 			return nil, false, fmt.Errorf("inner map: %w", err)
 		}
@@ -169,7 +176,7 @@ func newMapWithOptions(spec *MapSpec, opts MapOptions) (_ *Map, reused bool, _ e
 		inner = template.fd
 	}
 
-	m, err := createMap(spec, inner)
+	m, err := createMap(spec, inner, cache)
 	if err != nil {
 		return nil, false, err
 	}
@@ -242,9 +249,10 @@ func (spec *MapSpec) fixupMagicFields() (*MapSpec, error) {
 	return spec, nil
 }
 
-// createMap creates a map from spec; inner is the template of a map-in-map.
+// createMap creates a map from spec; inner is the template of a map-in-map,
+// cache (nil for a new one) where struct_ops maps find their kernel type.
 // It neither fills nor pins the map.
-func createMap(spec *MapSpec, inner *sys.FD) (_ *Map, err error) {
+func createMap(spec *MapSpec, inner *sys.FD, cache *btf.Cache) (_ *Map, err error) {
 	if spec.Extra != nil {
 		// Legacy map definitions may carry more fields than we know;
 		// they are fine as long as they are zero. Read a copy: the spec
@@ -280,7 +288,7 @@ func createMap(spec *MapSpec, inner *sys.FD) (_ *Map, err error) {
 	}
 
 	if spec.Type == StructOpsMap {
-		kv, err := prepareStructOpsMap(spec, &attr)
+		kv, err := prepareStructOpsMap(spec, &attr, cache)
 		if err != nil {
 			return nil, err
 		}

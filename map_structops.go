@@ -3,7 +3,6 @@ package ebpf
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal/sys"
@@ -13,53 +12,77 @@ import (
 // struct of function pointers, such as tcp_congestion_ops. Its value is
 // not the struct the program declares but the kernel's wrapper,
 // bpf_struct_ops_<name>, found in the kernel's BTF: the kernel checks the
-// map against it. Filling the value (the program descriptors) is the
-// collection loader's job; NewMap only creates the map.
+// map against it. Creating the map needs the wrapper's BTF ID and size;
+// filling the value (struct_ops.go, the collection loader's job) needs its
+// layout. Both look the wrapper up here, in a btf.Cache: the collection
+// loader passes the one its programs share, NewMap a fresh one over the
+// process's shared kernel BTF index.
 
-// mapStructOpsKernelBTF is the kernel's BTF, read once (lazily decoded, so
-// looking up one type is cheap).
-var mapStructOpsKernelBTF = sync.OnceValues(func() (*btf.Spec, error) {
-	return btf.LoadSpec("/sys/kernel/btf/vmlinux")
-})
+// structOpsValuePrefix is prepended to the name of an ops struct to get the
+// kernel's value struct.
+const structOpsValuePrefix = "bpf_struct_ops_"
 
-// mapStructOpsValueType returns the ID and size of the kernel's wrapper type for
-// the struct a struct_ops map implements.
-func mapStructOpsValueType(value btf.Type) (btf.TypeID, uint32, error) {
-	st, ok := btf.As[*btf.Struct](value)
+// structOpsKernelType is the kernel's side of a struct_ops map.
+type structOpsKernelType struct {
+	// value is the kernel's bpf_struct_ops_<name>, whose BTF ID in vmlinux
+	// is valueID; ops its member of the ops struct, at byte offset
+	// opsOffset.
+	value     *btf.Struct
+	valueID   btf.TypeID
+	ops       *btf.Struct
+	opsOffset uint32
+}
+
+// structOpsKernelTypeOf finds the kernel's value struct for the ops struct
+// user (the map spec's Value, the object's own definition) in the kernel
+// BTF of c, and the ops struct in it. A kernel without the struct, or
+// without BTF, gives an error wrapping ErrNotSupported. Types of kernel
+// modules are not searched.
+func structOpsKernelTypeOf(c *btf.Cache, user btf.Type) (*structOpsKernelType, error) {
+	st, ok := btf.As[*btf.Struct](user)
 	if !ok || st.Name == "" {
-		return 0, 0, fmt.Errorf("%s: the Value type must be the named struct the map implements", StructOpsMap)
+		return nil, errors.New("the Value type must be the named struct the map implements")
 	}
-	kernel, err := mapStructOpsKernelBTF()
+	name := st.Name
+	kernel, err := c.Kernel()
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s %s: kernel BTF: %w", StructOpsMap, st.Name, err)
+		return nil, fmt.Errorf("struct_ops %s needs the kernel's BTF: %w", name, err)
 	}
-	name := "bpf_struct_ops_" + st.Name
-	target, err := kernel.AnyTypeByName(name)
-	if errors.Is(err, btf.ErrNotFound) {
-		return 0, 0, fmt.Errorf("%s %s: the kernel has no %s: %w", StructOpsMap, st.Name, name, ErrNotSupported)
+	var value *btf.Struct
+	if err := kernel.TypeByName(structOpsValuePrefix+name, &value); err != nil {
+		if errors.Is(err, btf.ErrNotFound) {
+			return nil, fmt.Errorf("the kernel has no struct_ops type %s (%s%s is not in its BTF; types of kernel modules are not supported): %w",
+				name, structOpsValuePrefix, name, ErrNotSupported)
+		}
+		return nil, fmt.Errorf("struct_ops %s: %w", name, err)
 	}
+	id, err := kernel.TypeID(value)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s %s: %w", StructOpsMap, st.Name, err)
+		return nil, fmt.Errorf("struct_ops %s: %w", name, err)
 	}
-	id, err := kernel.TypeID(target)
-	if err != nil {
-		return 0, 0, err
+	for _, m := range value.Members {
+		if ops, ok := btf.UnderlyingType(m.Type).(*btf.Struct); ok && ops.Name == name {
+			if m.Offset%8 != 0 || m.BitfieldSize != 0 {
+				return nil, fmt.Errorf("%s: member %s is not byte-aligned", value.Name, m.Name)
+			}
+			return &structOpsKernelType{value: value, valueID: id, ops: ops, opsOffset: m.Offset.Bytes()}, nil
+		}
 	}
-	size, err := btf.Sizeof(target)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s %s: size of %s: %w", StructOpsMap, st.Name, name, err)
-	}
-	return id, uint32(size), nil
+	return nil, fmt.Errorf("%s has no member of type struct %s", value.Name, name)
 }
 
 // prepareStructOpsMap fills attr for a struct_ops map and returns the BTF the
 // kernel needs alongside (the value type; the kernel wants a BTF object
 // even though it checks the map against its own type). The spec's key size
-// and capacity default to what the kernel requires: 4 and 1.
-func prepareStructOpsMap(spec *MapSpec, attr *sys.MapCreateAttr) (*mapBTF, error) {
-	id, size, err := mapStructOpsValueType(spec.Value)
+// and capacity default to what the kernel requires: 4 and 1. c is the
+// cache to find the kernel's type in; nil means a new one.
+func prepareStructOpsMap(spec *MapSpec, attr *sys.MapCreateAttr, c *btf.Cache) (*mapBTF, error) {
+	if c == nil {
+		c = btf.NewCache()
+	}
+	target, err := structOpsKernelTypeOf(c, spec.Value)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", StructOpsMap, err)
 	}
 	kv, err := loadMapBTF(nil, spec.Value)
 	if err != nil {
@@ -70,8 +93,8 @@ func prepareStructOpsMap(spec *MapSpec, attr *sys.MapCreateAttr) (*mapBTF, error
 	}
 	attr.BtfFd = kv.fd()
 	attr.BtfKeyTypeId, attr.BtfValueTypeId = 0, 0
-	attr.BtfVmlinuxValueTypeId = uint32(id)
-	attr.ValueSize = size
+	attr.BtfVmlinuxValueTypeId = uint32(target.valueID)
+	attr.ValueSize = target.value.Size
 	if attr.KeySize == 0 {
 		attr.KeySize = 4
 	}

@@ -474,7 +474,7 @@ func TestMapCreateErrors(t *testing.T) {
 		{"pin type", &MapSpec{Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Pinning: 7}, `.*pin type PinType\(7\): not supported`},
 		{"contents", &MapSpec{Name: "c", Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 1, Contents: []MapKV{{uint32(0), uint64(1)}}}, `map "c": contents: entry 0 \(key 0\): map c: update: value: uint64 is 8 bytes, want 4`},
 		{"struct_ops without type", &MapSpec{Type: StructOpsMap, KeySize: 4, ValueSize: 4, MaxEntries: 1}, `.*StructOpsMap: the Value type must be the named struct the map implements`},
-		{"struct_ops unknown", &MapSpec{Type: StructOpsMap, Value: &btf.Struct{Name: "no_such_ops"}}, `.*StructOpsMap no_such_ops: the kernel has no bpf_struct_ops_no_such_ops: not supported`},
+		{"struct_ops unknown", &MapSpec{Type: StructOpsMap, Value: &btf.Struct{Name: "no_such_ops"}}, `map \(unnamed\): StructOpsMap: the kernel has no struct_ops type no_such_ops \(bpf_struct_ops_no_such_ops is not in its BTF; types of kernel modules are not supported\): not supported`},
 		{"nil", nil, `map \(unnamed\): nil MapSpec`},
 	}
 	for _, tt := range tests {

@@ -16,10 +16,11 @@ import (
 // struct with only the members it uses; the kernel wants its own value
 // struct, bpf_struct_ops_<name>, which wraps the kernel's ops struct
 // after some bookkeeping. NewMap creates the map with the BTF ID of that
-// value struct (map_structops.go); once the programs exist, the collection
-// loader translates the object's value member by member (by name) into the kernel's layout: data members
-// are copied, function pointer members get the descriptor of the program
-// that implements them. Writing the value registers the ops (e.g. a new
+// value struct (map_structops.go, which finds it in the loader's
+// btf.Cache); once the programs exist, the collection loader translates
+// the object's value member by member (by name) into the kernel's layout:
+// data members are copied, function pointer members get the descriptor of
+// the program that implements them. Writing the value registers the ops (e.g. a new
 // congestion control algorithm) unless the map has BPF_F_LINK
 // (.struct_ops.link, Linux 6.4): then link.AttachStructOps registers it.
 //
@@ -27,45 +28,6 @@ import (
 // which the ELF reader sets from the relocations of the struct_ops
 // section; specs without it (built by hand) find the one program whose
 // AttachTo is "struct:member".
-
-// structOpsValuePrefix is prepended to the name of an ops struct to get the
-// kernel's value struct.
-const structOpsValuePrefix = "bpf_struct_ops_"
-
-// structOpsKernelType is the kernel's side of a struct_ops map.
-type structOpsKernelType struct {
-	// value is the kernel's bpf_struct_ops_<name>; ops its member of the
-	// ops struct, at byte offset opsOffset.
-	value     *btf.Struct
-	ops       *btf.Struct
-	opsOffset uint32
-}
-
-// findStructOpsKernelType finds the kernel's value struct for the ops
-// struct called name in the kernel's BTF, and the ops struct in it.
-func findStructOpsKernelType(c *btf.Cache, name string) (*structOpsKernelType, error) {
-	kernel, err := c.Kernel()
-	if err != nil {
-		return nil, fmt.Errorf("struct_ops needs the kernel's BTF: %w", err)
-	}
-	var value *btf.Struct
-	if err := kernel.TypeByName(structOpsValuePrefix+name, &value); err != nil {
-		if errors.Is(err, btf.ErrNotFound) {
-			return nil, fmt.Errorf("the kernel has no struct_ops type %s (%s%s is not in its BTF; types of kernel modules are not supported): %w",
-				name, structOpsValuePrefix, name, ErrNotSupported)
-		}
-		return nil, err
-	}
-	for _, m := range value.Members {
-		if ops, ok := btf.UnderlyingType(m.Type).(*btf.Struct); ok && ops.Name == name {
-			if m.Offset%8 != 0 || m.BitfieldSize != 0 {
-				return nil, fmt.Errorf("%s: member %s is not byte-aligned", value.Name, m.Name)
-			}
-			return &structOpsKernelType{value: value, ops: ops, opsOffset: m.Offset.Bytes()}, nil
-		}
-	}
-	return nil, fmt.Errorf("%s has no member of type struct %s", value.Name, name)
-}
 
 // populateStructOps writes the value of a struct_ops map: the object's
 // data members and, in the function pointer members, the programs
@@ -75,7 +37,7 @@ func (cl *collectionLoader) populateStructOps(name string, m *Map, spec *MapSpec
 	if !ok {
 		return fmt.Errorf("value type is %v, not a struct", spec.Value)
 	}
-	target, err := findStructOpsKernelType(cl.cache, user.Name)
+	target, err := structOpsKernelTypeOf(cl.cache, user)
 	if err != nil {
 		return err
 	}

@@ -341,3 +341,48 @@ func tcpConnectWith(t *testing.T, cc string, port int) {
 	closed = true
 	qt.Assert(t, qt.IsNil(unix.Close(fd)))
 }
+
+// TestStructOpsKernelType finds the kernel's value struct of
+// tcp_congestion_ops in a btf.Cache: the types are the cache's own, as a
+// collection's programs and maps share them.
+func TestStructOpsKernelType(t *testing.T) {
+	c := btf.NewCache()
+	kernel, err := c.Kernel()
+	testutils.SkipIfNotSupported(t, err)
+	qt.Assert(t, qt.IsNil(err))
+	var value *btf.Struct
+	if err := kernel.TypeByName("bpf_struct_ops_tcp_congestion_ops", &value); err != nil {
+		t.Skip("kernel BTF without bpf_struct_ops_tcp_congestion_ops (CONFIG_BPF_JIT, CONFIG_INET):", err)
+	}
+	id, err := kernel.TypeID(value)
+	qt.Assert(t, qt.IsNil(err))
+
+	got, err := structOpsKernelTypeOf(c, &btf.Typedef{Name: "ops_t", Type: &btf.Struct{Name: "tcp_congestion_ops"}})
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.Equals(got.value, value))
+	qt.Assert(t, qt.Equals(got.valueID, id))
+	qt.Assert(t, qt.Equals(got.ops.Name, "tcp_congestion_ops"))
+	i := slices.IndexFunc(value.Members, func(m btf.Member) bool { return m.Name == "data" })
+	qt.Assert(t, qt.Not(qt.Equals(i, -1)))
+	qt.Assert(t, qt.Equals(got.opsOffset, value.Members[i].Offset.Bytes()))
+
+	for _, tt := range []struct {
+		name string
+		typ  btf.Type
+		want string
+		is   error
+	}{
+		{"no type", nil, `the Value type must be the named struct the map implements`, nil},
+		{"anonymous", &btf.Struct{}, `the Value type must be the named struct the map implements`, nil},
+		{"union", &btf.Union{Name: "tcp_congestion_ops"}, `the Value type must be the named struct the map implements`, nil},
+		{"unknown", &btf.Struct{Name: "no_such_ops"}, `the kernel has no struct_ops type no_such_ops \(bpf_struct_ops_no_such_ops is not in its BTF; types of kernel modules are not supported\): not supported`, ErrNotSupported},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := structOpsKernelTypeOf(c, tt.typ)
+			qt.Assert(t, qt.ErrorMatches(err, tt.want))
+			if tt.is != nil {
+				qt.Assert(t, qt.ErrorIs(err, tt.is))
+			}
+		})
+	}
+}
