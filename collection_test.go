@@ -339,6 +339,54 @@ func TestCollectionSharedCache(t *testing.T) {
 // TestCollectionErrors loads the err_* objects: each failure names the
 // program, map or extern, and a verifier rejection points at the source
 // line.
+// TestMapsOfMapsCreateOnce checks that every map of map_values is created
+// with one BPF_MAP_CREATE (maps of maps one more, for the inner map
+// template): the loader doesn't send key/value BTF that the kernel
+// refuses for a map type, or a key type without a value type, only to
+// retry without.
+func TestMapsOfMapsCreateOnce(t *testing.T) {
+	testutils.RequireRoot(t)
+	spec := loadTestSpec(t, "map_values")
+	// Run the feature probes before counting.
+	coll, err := NewCollection(spec)
+	qt.Assert(t, qt.IsNil(err))
+	coll.Close()
+
+	want := 0
+	for _, ms := range spec.Maps {
+		want++
+		if ms.InnerMap != nil {
+			want++
+		}
+	}
+	_, creates := countLoads(t, func() { coll, err = NewCollection(spec) })
+	qt.Assert(t, qt.IsNil(err))
+	defer coll.Close()
+	qt.Assert(t, qt.Equals(creates, want))
+	for _, name := range []string{"outer_array", "outer_hash", "outer_empty"} {
+		_, err := coll.Maps[name].Handle()
+		qt.Assert(t, qt.ErrorIs(err, ErrNotSupported), qt.Commentf("%s has BTF", name))
+	}
+
+	// Types that refuse key/value BTF get none, even when the spec has it.
+	u32 := &btf.Int{Name: "u32", Size: 4}
+	for _, ms := range []*MapSpec{
+		{Type: ArrayOfMaps, KeySize: 4, MaxEntries: 1, Key: u32, Value: u32, InnerMap: innerSpecForTest()},
+		{Type: Queue, ValueSize: 4, MaxEntries: 1, Value: u32},
+		{Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Key: u32},
+	} {
+		var m *Map
+		_, creates := countLoads(t, func() { m, err = NewMap(ms) })
+		qt.Assert(t, qt.IsNil(err), qt.Commentf("%s", ms.Type))
+		m.Close()
+		want := 1
+		if ms.InnerMap != nil {
+			want++
+		}
+		qt.Assert(t, qt.Equals(creates, want), qt.Commentf("%s", ms.Type))
+	}
+}
+
 func TestCollectionErrors(t *testing.T) {
 	testutils.RequireRoot(t)
 	for _, test := range []struct {

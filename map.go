@@ -293,7 +293,10 @@ func createMap(spec *MapSpec, inner *sys.FD, cache *btf.Cache) (_ *Map, err erro
 			return nil, err
 		}
 		defer kv.handle.Close()
-	} else if spec.Key != nil || spec.Value != nil {
+	} else if spec.Value != nil && spec.Type.takesBTF() {
+		// The kernel refuses a key type without a value type (EINVAL), so
+		// a spec without Value gets no BTF at all: ELF maps of maps and
+		// program arrays declare a key but no value type.
 		kv, err := loadMapBTF(spec.Key, spec.Value)
 		if err != nil {
 			return nil, err
@@ -309,8 +312,10 @@ func createMap(spec *MapSpec, inner *sys.FD, cache *btf.Cache) (_ *Map, err erro
 	fd, err := sys.MapCreate(&attr)
 	if err != nil && attr.BtfFd != 0 && spec.Type != StructOpsMap &&
 		(errors.Is(err, unix.EINVAL) || errors.Is(err, sys.ENOTSUPP)) && !needsBTF(spec.Value) {
-		// Some map types took key/value BTF only in later kernels (e.g.
-		// arrays of maps before 5.9). The map works without it.
+		// The kernel rejected the key/value BTF, not the map: a key type
+		// its checks refuse (a bloom filter's must be void; local storage
+		// wants an int), or a kernel older than the type's BTF checks.
+		// The map works without it.
 		attr.BtfFd, attr.BtfKeyTypeId, attr.BtfValueTypeId = 0, 0, 0
 		fd, err = sys.MapCreate(&attr)
 	}

@@ -75,6 +75,21 @@ func (mt MapType) mustHaveZeroMaxEntries() bool {
 	return false
 }
 
+// takesBTF reports whether the kernel accepts key/value BTF for the map
+// type. Maps of maps, perf event and cgroup arrays, device, CPU, XSK and
+// socket maps, stack traces, queues and stacks refuse any (ENOTSUPP from
+// the kernel's map_check_no_btf, or EINVAL), as libbpf knows: sending it
+// costs a failed BPF_MAP_CREATE and a retry without. (Program arrays take
+// it on 6.18; older kernels that don't get the retry.)
+func (mt MapType) takesBTF() bool {
+	switch mt {
+	case PerfEventArray, CGroupArray, ArrayOfMaps, HashOfMaps,
+		StackTrace, Queue, Stack, DevMap, DevMapHash, CPUMap, XSKMap, SockMap, SockHash:
+		return false
+	}
+	return true
+}
+
 // hasBatchLookup reports whether the kernel implements BPF_MAP_LOOKUP_BATCH
 // for the map type (hash and array maps since 5.6). Iterate uses it.
 func (mt MapType) hasBatchLookup() bool {
