@@ -12,6 +12,7 @@ import (
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/testutils"
+	"github.com/bpfkit/ebpf/internal/typeprobe"
 )
 
 func TestMapInfo(t *testing.T) {
@@ -220,4 +221,19 @@ func TestHaveMapType(t *testing.T) {
 		}
 	}
 	qt.Assert(t, qt.ErrorIs(haveMapType(UnspecifiedMap), ErrNotSupported))
+
+	// The answers are internal/typeprobe's, which features shares: asking
+	// there again, or for a program type asked here, makes no system call.
+	qt.Assert(t, qt.IsNil(haveProgramType(XDP)))
+	calls := 0
+	restore := sys.InjectFaults(func(sys.Cmd, int) error {
+		calls++
+		return nil
+	})
+	for mt := Hash; mt <= Arena; mt++ {
+		qt.Assert(t, qt.Equals(typeprobe.HaveMapType(mt), haveMapType(mt)))
+	}
+	qt.Assert(t, qt.IsNil(typeprobe.HaveProgType(XDP)))
+	restore()
+	qt.Assert(t, qt.Equals(calls, 0))
 }

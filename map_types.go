@@ -3,12 +3,12 @@ package ebpf
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/sys"
+	"github.com/bpfkit/ebpf/internal/typeprobe"
 )
 
 // MapTypeForPlatform returns the MapType that the platform plat ("linux")
@@ -100,136 +100,24 @@ func (mt MapType) hasBatchLookup() bool {
 	return false
 }
 
-// mapTypeProbes probes for each map type by creating the smallest map of
-// it the kernel accepts. Versions are those of the first kernel with the
-// type.
-var mapTypeProbes = internal.FeatureMatrix[MapType]{
-	Hash:           {Version: "3.19"},
-	Array:          {Version: "3.19"},
-	ProgramArray:   {Version: "4.2"},
-	PerfEventArray: {Version: "4.3"},
-	PerCPUHash:     {Version: "4.6"},
-	PerCPUArray:    {Version: "4.6"},
-	StackTrace: {Version: "4.6", Fn: func() error {
-		// Values are arrays of u64 instruction pointers.
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_STACK_TRACE, KeySize: 4, ValueSize: 8, MaxEntries: 1})
-	}},
-	CGroupArray: {Version: "4.8"},
-	LRUHash:     {Version: "4.10"},
-	LRUCPUHash:  {Version: "4.10"},
-	LPMTrie: {Version: "4.11", Fn: func() error {
-		// A key is a 32-bit prefix length followed by the data.
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_LPM_TRIE, KeySize: 8, ValueSize: 4, MaxEntries: 1, MapFlags: sys.BPF_F_NO_PREALLOC})
-	}},
-	ArrayOfMaps: {Version: "4.12", Fn: func() error { return probeNestedMapType(sys.BPF_MAP_TYPE_ARRAY_OF_MAPS) }},
-	HashOfMaps:  {Version: "4.12", Fn: func() error { return probeNestedMapType(sys.BPF_MAP_TYPE_HASH_OF_MAPS) }},
-	DevMap:      {Version: "4.14"},
-	SockMap:     {Version: "4.14"},
-	CPUMap:      {Version: "4.15"},
-	XSKMap:      {Version: "4.18"},
-	SockHash:    {Version: "4.18"},
-	CGroupStorage: {Version: "4.19", Fn: func() error {
-		// struct bpf_cgroup_storage_key: a u64 cgroup id and a u32
-		// attach type, padded to 16 bytes. The kernel sizes the map.
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_CGROUP_STORAGE, KeySize: 16, ValueSize: 4})
-	}},
-	ReusePortSockArray: {Version: "4.19"},
-	PerCPUCGroupStorage: {Version: "4.20", Fn: func() error {
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, KeySize: 16, ValueSize: 4})
-	}},
-	Queue: {Version: "4.20", Fn: func() error {
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_QUEUE, ValueSize: 4, MaxEntries: 1})
-	}},
-	Stack: {Version: "4.20", Fn: func() error {
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_STACK, ValueSize: 4, MaxEntries: 1})
-	}},
-	SkStorage:  {Version: "5.2", Fn: func() error { return probeLocalStorageMapType(sys.BPF_MAP_TYPE_SK_STORAGE) }},
-	DevMapHash: {Version: "5.4"},
-	StructOpsMap: {Version: "5.6", Fn: func() error {
-		// Without a kernel struct to implement the kernel refuses with
-		// ENOTSUPP once it knows the type; unknown types get EINVAL.
-		err := probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_STRUCT_OPS, KeySize: 4, ValueSize: 4, MaxEntries: 1, BtfVmlinuxValueTypeId: 1})
-		if errors.Is(err, sys.ENOTSUPP) {
-			return nil
-		}
-		return err
-	}},
-	RingBuf: {Version: "5.8", Fn: func() error {
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_RINGBUF, MaxEntries: uint32(os.Getpagesize())})
-	}},
-	InodeStorage: {Version: "5.10", Fn: func() error { return probeLocalStorageMapType(sys.BPF_MAP_TYPE_INODE_STORAGE) }},
-	TaskStorage:  {Version: "5.11", Fn: func() error { return probeLocalStorageMapType(sys.BPF_MAP_TYPE_TASK_STORAGE) }},
-	BloomFilter: {Version: "5.16", Fn: func() error {
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_BLOOM_FILTER, ValueSize: 4, MaxEntries: 1})
-	}},
-	UserRingbuf: {Version: "6.1", Fn: func() error {
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_USER_RINGBUF, MaxEntries: uint32(os.Getpagesize())})
-	}},
-	CgroupStorage: {Version: "6.2", Fn: func() error { return probeLocalStorageMapType(sys.BPF_MAP_TYPE_CGRP_STORAGE) }},
-	Arena: {Version: "6.9", Fn: func() error {
-		// MaxEntries counts pages.
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_ARENA, MaxEntries: 1, MapFlags: sys.BPF_F_MMAPABLE})
-	}},
-}
-
-func init() {
-	for mt, ft := range mapTypeProbes {
-		ft.Name = "map type " + mt.String()
-		if ft.Fn == nil {
-			typ := sys.MapType(mt)
-			ft.Fn = func() error {
-				return probeMapCreate(&sys.MapCreateAttr{MapType: typ, KeySize: 4, ValueSize: 4, MaxEntries: 1})
-			}
-		}
-	}
-}
-
 // haveMapType returns nil if the kernel supports maps of type mt, an error
-// wrapping ErrNotSupported (naming the type and the first kernel with it)
-// if it doesn't, and another error if the probe failed.
+// wrapping ErrNotSupported (naming the type and the first kernel with it,
+// or saying the kernel was built without it) if it doesn't, and another
+// error if the probe failed. The probes are internal/typeprobe's, shared
+// with features.HaveMapType.
 func haveMapType(mt MapType) error {
-	if _, ok := mapTypeProbes[mt]; !ok {
+	err := typeprobe.HaveMapType(mt)
+	if errors.Is(err, typeprobe.ErrUnknown) {
 		return fmt.Errorf("map type %s: %w", mt, ErrNotSupported)
 	}
-	return mapTypeProbes.Result(mt)
+	return err
 }
 
 // probeMapCreate creates a map and closes it. EINVAL and E2BIG (an attr
 // longer than the kernel's, with non-zero bytes it doesn't know) mean the
 // kernel lacks what the attr asks for.
 func probeMapCreate(attr *sys.MapCreateAttr) error {
-	fd, err := sys.MapCreate(attr)
-	if err == nil {
-		return fd.Close()
-	}
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
-		return ErrNotSupported
-	}
-	return err
-}
-
-// probeNestedMapType passes an invalid inner map fd: a kernel that knows
-// the type gets as far as looking the fd up and fails with EBADF.
-func probeNestedMapType(typ sys.MapType) error {
-	err := probeMapCreate(&sys.MapCreateAttr{MapType: typ, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMapFd: ^uint32(0)})
-	if errors.Is(err, unix.EBADF) {
-		return nil
-	}
-	return err
-}
-
-// probeLocalStorageMapType probes for the local storage maps (sk, inode,
-// task, cgroup), which need key and value BTF: an invalid BTF fd makes a
-// kernel that knows the type fail with EBADF.
-func probeLocalStorageMapType(typ sys.MapType) error {
-	err := probeMapCreate(&sys.MapCreateAttr{
-		MapType: typ, KeySize: 4, ValueSize: 4, MapFlags: sys.BPF_F_NO_PREALLOC,
-		BtfFd: ^uint32(0), BtfKeyTypeId: 1, BtfValueTypeId: 1,
-	})
-	if errors.Is(err, unix.EBADF) {
-		return nil
-	}
-	return err
+	return typeprobe.CreateMap(attr)
 }
 
 // Probes for map creation features, each with the kernel that added it.

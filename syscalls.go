@@ -13,6 +13,7 @@ import (
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/sys"
+	"github.com/bpfkit/ebpf/internal/typeprobe"
 )
 
 // Feature probes of the loader. Each runs at most once per process (see
@@ -108,42 +109,17 @@ var probeProgram = sync.OnceValues(func() ([]byte, error) {
 	return buf.Bytes(), nil
 })
 
-// probeLoad loads probeProgram as the given type. EINVAL (an unknown type
-// or attach type) and E2BIG (an attribute an old kernel lacks) mean the
-// kernel doesn't support it.
+// probeLoad loads a program returning 0 as the given type. EINVAL (an
+// unknown type or attach type) and E2BIG (an attribute an old kernel
+// lacks) mean the kernel doesn't support it.
 func probeLoad(typ ProgramType, attach AttachType, flags uint32) error {
-	code, err := probeProgram()
-	if err != nil {
-		return err
-	}
-	attr := sys.ProgLoadAttr{
-		ProgType:           sys.ProgType(typ),
-		InsnCnt:            uint32(len(code) / asm.InstructionSize),
-		Insns:              sys.NewSlicePointer(code),
-		License:            sys.NewStringPointer("GPL"),
-		ExpectedAttachType: sys.AttachType(attach),
-		ProgFlags:          flags,
-	}
-	if typ == Kprobe {
-		// Kernels before 5.0 want their own version for kprobes.
-		if v, err := internal.KernelVersion(); err == nil {
-			attr.KernVersion = v.Kernel()
-		}
-	}
-	fd, err := sys.ProgLoad(&attr)
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
-		return internal.ErrNotSupported
-	}
-	if err != nil {
-		return err
-	}
-	return fd.Close()
+	return typeprobe.LoadProgram(sys.ProgType(typ), sys.AttachType(attach), flags)
 }
 
 // programTypeProbe says how to probe for a program type and which kernel
 // introduced it. Types whose programs need a BTF attach target to load at
-// all (tracing, LSM, extension, struct_ops) can't be probed with a
-// throwaway program; their version is still named in messages.
+// all (tracing, LSM, extension) can't be probed with a throwaway program;
+// their version is still named in messages.
 type programTypeProbe struct {
 	version string
 	attach  AttachType // the expected attach type the type requires
@@ -151,84 +127,38 @@ type programTypeProbe struct {
 	noProbe bool
 }
 
-var programTypeProbes = map[ProgramType]programTypeProbe{
-	SocketFilter:          {version: "3.19"},
-	Kprobe:                {version: "4.1"},
-	SchedCLS:              {version: "4.1"},
-	SchedACT:              {version: "4.1"},
-	TracePoint:            {version: "4.7"},
-	XDP:                   {version: "4.8"},
-	PerfEvent:             {version: "4.9"},
-	CGroupSKB:             {version: "4.10"},
-	CGroupSock:            {version: "4.10"},
-	LWTIn:                 {version: "4.10"},
-	LWTOut:                {version: "4.10"},
-	LWTXmit:               {version: "4.10"},
-	SockOps:               {version: "4.13"},
-	SkSKB:                 {version: "4.14"},
-	CGroupDevice:          {version: "4.15"},
-	SkMsg:                 {version: "4.17"},
-	RawTracepoint:         {version: "4.17"},
-	CGroupSockAddr:        {version: "4.17", attach: AttachCGroupInet4Connect},
-	LWTSeg6Local:          {version: "4.18"},
-	LircMode2:             {version: "4.18"},
-	SkReuseport:           {version: "4.19"},
-	FlowDissector:         {version: "4.20"},
-	CGroupSysctl:          {version: "5.2"},
-	RawTracepointWritable: {version: "5.2"},
-	CGroupSockopt:         {version: "5.3", attach: AttachCGroupGetsockopt},
-	Tracing:               {version: "5.5", noProbe: true},
-	StructOps:             {version: "5.6", noProbe: true},
-	Extension:             {version: "5.6", noProbe: true},
-	LSM:                   {version: "5.7", noProbe: true},
-	SkLookup:              {version: "5.9", attach: AttachSkLookup},
-	Syscall:               {version: "5.14", flags: sys.BPF_F_SLEEPABLE},
-	Netfilter:             {version: "6.4", attach: AttachNetfilter},
-}
-
-var programTypeTests = func() internal.FeatureMatrix[ProgramType] {
-	fm := make(internal.FeatureMatrix[ProgramType], len(programTypeProbes))
-	for typ, p := range programTypeProbes {
-		fm[typ] = &internal.FeatureTest{
-			Name:    fmt.Sprintf("program type %s", typ),
-			Version: p.version,
-			Fn: func() error {
-				if p.noProbe {
-					return nil
-				}
-				err := probeLoad(typ, p.attach, p.flags)
-				if errors.Is(err, ErrNotSupported) && kernelAtLeast(p.version) {
-					// Not a matter of the kernel's age: it was built without
-					// the type (LircMode2 needs CONFIG_BPF_LIRC_MODE2).
-					return &internal.UnsupportedFeatureError{
-						Name: fmt.Sprintf("program type %s (disabled in the kernel configuration)", typ),
-					}
-				}
-				return err
-			},
+// programTypeProbes is internal/typeprobe's table of program types (shared
+// with features) in this package's types.
+var programTypeProbes = func() map[ProgramType]programTypeProbe {
+	table := typeprobe.ProgTypes()
+	m := make(map[ProgramType]programTypeProbe, len(table))
+	for pt, info := range table {
+		m[ProgramType(pt)] = programTypeProbe{
+			version: info.Version,
+			attach:  AttachType(info.Attach),
+			flags:   info.Flags,
+			noProbe: info.NeedsTarget,
 		}
 	}
-	return fm
+	return m
 }()
 
 // kernelAtLeast reports whether the running kernel is version or newer.
 func kernelAtLeast(version string) bool {
-	want, err := internal.NewVersion(version)
-	if err != nil {
-		return false
-	}
-	have, err := internal.KernelVersion()
-	return err == nil && !have.Less(want)
+	return typeprobe.KernelAtLeast(version)
 }
 
 // haveProgramType returns an error wrapping ErrNotSupported, "program type
 // Netfilter not supported (requires >= v6.4)", if the kernel lacks typ,
-// and nil for types it has or the library doesn't know.
+// and nil for types it has, types the library doesn't know and types that
+// can't be probed without an attach target. The probes are
+// internal/typeprobe's, shared with features.HaveProgramType.
 func haveProgramType(typ ProgramType) error {
-	if _, ok := programTypeProbes[typ]; !ok {
+	err := typeprobe.HaveProgType(typ)
+	if errors.Is(err, typeprobe.ErrUnknown) {
 		return nil
 	}
-	return programTypeTests.Result(typ)
+	return err
 }
 
 type attachProbeKey struct {
@@ -243,10 +173,12 @@ var (
 
 // haveAttachType returns an error wrapping ErrNotSupported if the kernel
 // refuses attach as the expected attach type of a program of type typ
-// (which it has). Types that need a BTF attach target are not probed.
+// (which it has). Types that need a BTF attach target are not probed, nor
+// are struct_ops programs, which the kernel refuses without one (ENOTSUPP)
+// whatever the attach type.
 func haveAttachType(typ ProgramType, attach AttachType) error {
 	p, ok := programTypeProbes[typ]
-	if !ok || p.noProbe {
+	if !ok || p.noProbe || typ == StructOps {
 		return nil
 	}
 	if err := haveProgramType(typ); err != nil {

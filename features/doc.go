@@ -5,9 +5,11 @@
 // It sits beside link, above the root package: its probes create small
 // maps and programs, through internal/sys directly where a bare attribute
 // struct is enough and through the root package where loading needs the
-// loader (kernel BTF for attach targets, jump labels). It may import the
-// root package, asm, btf, internal and internal/sys; the root package must
-// never import it.
+// loader (kernel BTF for attach targets, jump labels). The map and program
+// type probes are internal/typeprobe's, whose memoized answers the root
+// package uses too. It may import the root package, asm, btf, internal,
+// internal/sys and internal/typeprobe; the root package must never import
+// it.
 //
 // Every probe returns
 //

@@ -13,6 +13,7 @@ import (
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/kconfig"
 	"github.com/bpfkit/ebpf/internal/testutils"
+	"github.com/bpfkit/ebpf/internal/typeprobe"
 	"github.com/bpfkit/ebpf/rlimit"
 )
 
@@ -42,7 +43,6 @@ func TestHaveMapType(t *testing.T) {
 			qt.Assert(t, qt.IsNil(HaveMapType(mt)))
 		})
 	}
-	qt.Assert(t, qt.HasLen(mapTypeMatrix, int(ebpf.Arena)))
 }
 
 func TestHaveMapTypeUnknown(t *testing.T) {
@@ -82,7 +82,7 @@ func TestHaveProgramType(t *testing.T) {
 			checkPresent(t, err, pt.String())
 		})
 	}
-	qt.Assert(t, qt.HasLen(programTypeMatrix, int(ebpf.Netfilter)))
+	qt.Assert(t, qt.HasLen(typeprobe.ProgTypes(), int(ebpf.Netfilter)))
 	err := HaveProgramType(ebpf.UnspecifiedProgram)
 	qt.Assert(t, qt.IsNotNil(err))
 	qt.Assert(t, qt.IsFalse(errors.Is(err, ebpf.ErrNotSupported)))
@@ -201,32 +201,4 @@ func TestLinuxVersionCode(t *testing.T) {
 	qt.Assert(t, qt.IsNil(err))
 	qt.Assert(t, qt.Equals(code, v.Kernel()))
 	qt.Assert(t, qt.IsTrue(code >= 6<<16), qt.Commentf("code %#x", code))
-}
-
-func TestConfiguredProbe(t *testing.T) {
-	notThere := func() error { return ebpf.ErrNotSupported }
-	for _, tc := range []struct {
-		version string
-		err     string
-	}{
-		// The running kernel is newer: it was built without the feature.
-		{"3.1", `thing \(not built into this kernel, though it is newer than v3.1\) not supported`},
-		// A kernel from the future has it.
-		{"99.0", `thing not supported \(requires >= v99.0\)`},
-	} {
-		test := internal.NewFeatureTest("thing", configured("thing", tc.version, notThere), tc.version)
-		err := test()
-		qt.Assert(t, qt.ErrorIs(err, ebpf.ErrNotSupported))
-		qt.Assert(t, qt.ErrorMatches(err, tc.err))
-	}
-
-	// Other errors pass through, unmemoized.
-	calls := 0
-	test := internal.NewFeatureTest("thing", configured("thing", "3.1", func() error {
-		calls++
-		return os.ErrPermission
-	}), "3.1")
-	qt.Assert(t, qt.ErrorIs(test(), os.ErrPermission))
-	qt.Assert(t, qt.ErrorIs(test(), os.ErrPermission))
-	qt.Assert(t, qt.Equals(calls, 2))
 }

@@ -3,7 +3,6 @@ package features
 import (
 	"bytes"
 	"errors"
-	"fmt"
 
 	"golang.org/x/sys/unix"
 
@@ -12,20 +11,6 @@ import (
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/sys"
 )
-
-// createMap creates a map with attr and closes it. EINVAL (a type or flag
-// the kernel doesn't know) and E2BIG (an attribute longer than the
-// kernel's, whose extra bytes aren't zero) mean the feature is missing.
-func createMap(attr *sys.MapCreateAttr) error {
-	fd, err := sys.MapCreate(attr)
-	if err == nil {
-		return fd.Close()
-	}
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
-		return ebpf.ErrNotSupported
-	}
-	return err
-}
 
 // programLoad is a BPF_PROG_LOAD of a throwaway program.
 type programLoad struct {
@@ -96,30 +81,4 @@ func probeSpec(spec *ebpf.ProgramSpec) error {
 		return ebpf.ErrNotSupported
 	}
 	return err
-}
-
-// kernelAtLeast reports whether the running kernel is version or newer.
-func kernelAtLeast(version string) bool {
-	want, err := internal.NewVersion(version)
-	if err != nil {
-		return false
-	}
-	have, err := internal.KernelVersion()
-	return err == nil && !have.Less(want)
-}
-
-// configured runs fn, the probe for feature name that kernels since
-// version have. If fn finds the feature missing although the kernel is
-// that recent, the kernel was built without it: the error says so instead
-// of naming a version the kernel already has.
-func configured(name, version string, fn func() error) func() error {
-	return func() error {
-		err := fn()
-		if errors.Is(err, ebpf.ErrNotSupported) && version != "" && kernelAtLeast(version) {
-			return &internal.UnsupportedFeatureError{
-				Name: fmt.Sprintf("%s (not built into this kernel, though it is newer than v%s)", name, version),
-			}
-		}
-		return err
-	}
 }

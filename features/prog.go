@@ -13,108 +13,61 @@ import (
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/sys"
+	"github.com/bpfkit/ebpf/internal/typeprobe"
 )
 
 // HaveProgramType reports whether the kernel can load programs of type pt;
 // see the package documentation for what the error means. The probe loads
-// a program that returns 0 (one bpf(2) call) the first time. Tracing, LSM
-// and extension programs need an attach target: their probe loads one
-// attached to a kernel function (reading the kernel's BTF) or, for
-// extensions, to a program loaded for it; kernels that forbid these types
-// even to root answer EPERM, which is returned (unmemoized).
+// a program that returns 0 (one bpf(2) call) the first time; those probes
+// and their answers are shared with the root package (internal/typeprobe),
+// which uses them to explain failed loads. Tracing, LSM and extension
+// programs need an attach target: their probe loads one attached to a
+// kernel function (reading the kernel's BTF) or, for extensions, to a
+// program loaded for it; kernels that forbid these types even to root
+// answer EPERM, which is returned (unmemoized).
 //
 // The error for ebpf.UnspecifiedProgram and values the library doesn't
 // know does not wrap ebpf.ErrNotSupported.
 func HaveProgramType(pt ebpf.ProgramType) (err error) {
-	return programTypeMatrix.Result(pt)
+	if _, ok := targetProgramTypes[pt]; ok {
+		return targetProgramTypes.Result(pt)
+	}
+	return typeprobe.HaveProgType(pt)
 }
 
-// programTypeLoad is how a throwaway program of a type must look to load:
-// some types need an expected attach type or flags. Types that need more
-// than that are probed by probes of their own.
-var programTypeLoad = map[ebpf.ProgramType]programLoad{
-	ebpf.CGroupSockAddr: {attach: ebpf.AttachCGroupInet4Connect},
-	ebpf.CGroupSockopt:  {attach: ebpf.AttachCGroupGetsockopt},
-	ebpf.SkLookup:       {attach: ebpf.AttachSkLookup},
-	ebpf.Syscall:        {flags: sys.BPF_F_SLEEPABLE},
-	ebpf.Netfilter:      {attach: ebpf.AttachNetfilter},
-}
-
-// loadFor returns the throwaway load of a program of type pt.
+// loadFor returns the throwaway load of a program of type pt, with the
+// expected attach type and flags the type requires.
 func loadFor(pt ebpf.ProgramType) programLoad {
-	pl := programTypeLoad[pt]
-	pl.typ = pt
-	return pl
+	info := typeprobe.ProgTypes()[sys.ProgType(pt)]
+	return programLoad{typ: pt, attach: ebpf.AttachType(info.Attach), flags: info.Flags}
 }
 
-// programTypeMatrix has a probe for every program type. Versions are those
-// of the first kernel with the type.
-var programTypeMatrix = internal.FeatureMatrix[ebpf.ProgramType]{
-	ebpf.SocketFilter:          {Version: "3.19"},
-	ebpf.Kprobe:                {Version: "4.1"},
-	ebpf.SchedCLS:              {Version: "4.1"},
-	ebpf.SchedACT:              {Version: "4.1"},
-	ebpf.TracePoint:            {Version: "4.7"},
-	ebpf.XDP:                   {Version: "4.8"},
-	ebpf.PerfEvent:             {Version: "4.9"},
-	ebpf.CGroupSKB:             {Version: "4.10"},
-	ebpf.CGroupSock:            {Version: "4.10"},
-	ebpf.LWTIn:                 {Version: "4.10"},
-	ebpf.LWTOut:                {Version: "4.10"},
-	ebpf.LWTXmit:               {Version: "4.10"},
-	ebpf.SockOps:               {Version: "4.13"},
-	ebpf.SkSKB:                 {Version: "4.14"},
-	ebpf.CGroupDevice:          {Version: "4.15"},
-	ebpf.SkMsg:                 {Version: "4.17"},
-	ebpf.RawTracepoint:         {Version: "4.17"},
-	ebpf.CGroupSockAddr:        {Version: "4.17"},
-	ebpf.LWTSeg6Local:          {Version: "4.18"},
-	ebpf.LircMode2:             {Version: "4.18"},
-	ebpf.SkReuseport:           {Version: "4.19"},
-	ebpf.FlowDissector:         {Version: "4.20"},
-	ebpf.CGroupSysctl:          {Version: "5.2"},
-	ebpf.RawTracepointWritable: {Version: "5.2"},
-	ebpf.CGroupSockopt:         {Version: "5.3"},
-	ebpf.Tracing: {Version: "5.5", Fn: func() error {
+// targetProgramTypes probes the program types that internal/typeprobe
+// can't: their programs load only with an attach target, which takes the
+// root package's loader.
+var targetProgramTypes = internal.FeatureMatrix[ebpf.ProgramType]{
+	ebpf.Tracing: {Fn: func() error {
 		// fentry on a function every kernel with BPF has.
 		return probeSpec(&ebpf.ProgramSpec{
 			Type: ebpf.Tracing, AttachType: ebpf.AttachTraceFEntry, AttachTo: "bpf_init",
 			Instructions: returnZero, License: "GPL",
 		})
 	}},
-	ebpf.StructOps: {Version: "5.6", Fn: func() error {
-		// Without a struct to implement, a kernel that knows the type
-		// answers ENOTSUPP.
-		pl := programLoad{typ: ebpf.StructOps}
-		err := pl.probe()
-		if errors.Is(err, sys.ENOTSUPP) {
-			return nil
-		}
-		return err
-	}},
-	ebpf.Extension: {Version: "5.6", Fn: probeExtension},
-	ebpf.LSM: {Version: "5.7", Fn: func() error {
+	ebpf.Extension: {Fn: probeExtension},
+	ebpf.LSM: {Fn: func() error {
 		return probeSpec(&ebpf.ProgramSpec{
 			Type: ebpf.LSM, AttachType: ebpf.AttachLSMMac, AttachTo: "file_mprotect",
 			Instructions: returnZero, License: "GPL",
 		})
 	}},
-	ebpf.SkLookup:  {Version: "5.9"},
-	ebpf.Syscall:   {Version: "5.14"},
-	ebpf.Netfilter: {Version: "6.4"},
 }
 
 func init() {
-	for pt, ft := range programTypeMatrix {
+	for pt, ft := range targetProgramTypes {
+		// The first kernel with the type is in the shared table.
 		ft.Name = "program type " + pt.String()
-		fn := ft.Fn
-		if fn == nil {
-			fn = func() error {
-				pl := loadFor(pt)
-				return pl.probe()
-			}
-		}
-		ft.Fn = configured(ft.Name, ft.Version, fn)
+		ft.Version = typeprobe.ProgTypes()[sys.ProgType(pt)].Version
+		ft.Fn = typeprobe.Configured(ft.Name, ft.Version, ft.Fn)
 	}
 }
 
