@@ -21,6 +21,10 @@ func requireVmlinux(tb testing.TB) {
 
 const vmlinuxPath = "/sys/kernel/btf/vmlinux"
 
+// BenchmarkVmlinuxParse: what the shared BenchmarkVmlinuxParse measures.
+// Where the kernel lets us map its BTF (6.15+), every LoadSpec after the
+// first reuses the index of the mapping (mmap.go), so this is a new Spec
+// and its decoding; BenchmarkVmlinuxParseCold adds the indexing.
 func BenchmarkVmlinuxParse(b *testing.B) {
 	requireVmlinux(b)
 	b.ReportAllocs()
