@@ -16,8 +16,11 @@ import (
 // 5.5; arenas, 6.9), mapped into the process: reads and writes go straight
 // to the map, without syscalls, and programs see them at once.
 //
-// The mapping lives as long as the Memory: it is unmapped by a runtime
-// cleanup once the Memory is unreachable, not when the Map is closed. Every
+// The mapping lives as long as the Memory, and for writable arrays as long
+// as any pointer into it (see VariablePointer): it is unmapped once they
+// are unreachable, not when the Map is closed. Writable mappings of arrays
+// lie inside a Go heap allocation a page larger than the mapping
+// (memory_heap.go); others are plain mappings. Every
 // access is bounds-checked against Size. Access is not synchronised: Go's
 // copy moves aligned words at a time, so single naturally aligned values
 // are read and written whole, but anything larger needs the usual care
@@ -28,8 +31,11 @@ import (
 // Variables of a loaded collection use a Memory to read and write globals
 // in place.
 type Memory struct {
-	b       []byte
-	ro      bool
+	b  []byte
+	ro bool
+	// heap is true for a mapping inside a Go heap allocation, which
+	// pointers into b keep alive.
+	heap    bool
 	cleanup runtime.Cleanup
 }
 
@@ -52,7 +58,7 @@ func (m *Map) Memory() (*Memory, error) {
 	if err != nil {
 		return nil, err
 	}
-	mm, err := newMemory(m.fd, size)
+	mm, err := newMemory(m.fd, size, m.typ == Array)
 	if err != nil {
 		return nil, fmt.Errorf("memory of %s: %w", m, err)
 	}
@@ -76,7 +82,10 @@ func (m *Map) memorySize() (int, error) {
 	return 0, fmt.Errorf("memory of %s: %s maps can't be mapped: %w", m, m.typ, ErrNotSupported)
 }
 
-func newMemory(fd *sys.FD, size int) (*Memory, error) {
+// newMemory maps size bytes of the map fd. A writable mapping is moved into
+// the Go heap if heap is set (arrays: arenas must stay where the kernel
+// puts them).
+func newMemory(fd *sys.FD, size int, heap bool) (*Memory, error) {
 	b, err := unix.Mmap(fd.Int(), 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	// A frozen map refuses a writable mapping with EPERM, one created with
 	// BPF_F_RDONLY_PROG with EACCES.
@@ -88,6 +97,16 @@ func newMemory(fd *sys.FD, size int) (*Memory, error) {
 	runtime.KeepAlive(fd)
 	if err != nil {
 		return nil, fmt.Errorf("mmap: %w", err)
+	}
+	if heap && !ro {
+		// The plain mapping told the protection the kernel allows; now
+		// that a MAP_FIXED mapping can't fail for it, move into the heap.
+		hb, err := mapOverHeap(fd, size, unix.PROT_READ|unix.PROT_WRITE)
+		unmapMemory(b)
+		if err != nil {
+			return nil, fmt.Errorf("mmap into the Go heap: %w", err)
+		}
+		return &Memory{b: hb, heap: true}, nil
 	}
 	mm := &Memory{b: b, ro: ro}
 	mm.cleanup = runtime.AddCleanup(mm, unmapMemory, b)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"unsafe"
 
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal/sysenc"
@@ -122,19 +123,26 @@ func (v *Variable) get(out any) error {
 }
 
 // VariablePointer returns a *T that points straight into the variable's
-// memory, for code that wants to read or write it like a Go variable.
+// memory, for code that wants to read or write it like a Go variable:
+// no syscalls, no copies, and programs see writes at once (access is not
+// synchronised with them; use sync/atomic on naturally aligned words
+// where programs write concurrently).
 //
 // T must be made of fixed-size, pointer-free types (bools, integers,
 // floats, arrays and structs of them; structs should embed
 // structs.HostLayout), have exactly the variable's size and fit its
 // alignment; otherwise the error wraps ErrInvalidType. Read-only
-// variables give ErrReadOnly.
+// variables give ErrReadOnly, and variables without memory (kernels
+// before 5.5) ErrNotSupported.
 //
-// A plain pointer doesn't keep the mapping alive, so handing one out needs
-// memory that the garbage collector tracks; this library's Memory is not
-// (yet) allocated that way, and VariablePointer returns an error wrapping
-// ErrNotSupported after checking T, as cilium/ebpf does without its
-// ebpf_unsafe_memory_experiment build tag. Use Set and Get.
+// The pointer is an ordinary Go pointer into memory the garbage collector
+// tracks: the data section's map is mapped inside a Go heap allocation
+// (see Memory), so the pointer keeps the mapping, and the map, alive after
+// the Variable, the Collection and the Map are gone. Costs nothing beyond
+// the checks; the allocation was made with the Variable's memory.
+//
+// Unlike cilium/ebpf, which offers this only under its
+// ebpf_unsafe_memory_experiment build tag, it is always available.
 func VariablePointer[T comparable](v *Variable) (*T, error) {
 	t := reflect.TypeFor[T]()
 	if err := checkPointerType(t); err != nil {
@@ -146,13 +154,19 @@ func VariablePointer[T comparable](v *Variable) (*T, error) {
 	if v.offset%uint32(t.Align()) != 0 {
 		return nil, fmt.Errorf("variable pointer %s: offset %d is not aligned for %s: %w", v.name, v.offset, t, ErrInvalidType)
 	}
-	if _, err := v.bytes(); err != nil {
+	b, err := v.bytes()
+	if err != nil {
 		return nil, fmt.Errorf("variable pointer: %w", err)
 	}
 	if v.mm.ReadOnly() {
 		return nil, fmt.Errorf("variable pointer %s: %w", v.name, ErrReadOnly)
 	}
-	return nil, fmt.Errorf("variable pointer %s: the map's memory isn't tracked by the garbage collector: %w", v.name, ErrNotSupported)
+	if !v.mm.heap {
+		// Only writable arrays are mapped into the heap; a Variable's
+		// memory is always one.
+		return nil, fmt.Errorf("variable pointer %s: the memory is not in the Go heap: %w", v.name, ErrNotSupported)
+	}
+	return (*T)(unsafe.Pointer(unsafe.SliceData(b))), nil
 }
 
 // checkPointerType accepts the types a pointer into a map's memory may

@@ -160,10 +160,27 @@ func TestVariablePointer(t *testing.T) {
 		A uint16
 		B int16
 	}
-	_, err := VariablePointer[hostPair](coll.Variables["data_pair"])
-	qt.Assert(t, qt.ErrorIs(err, ErrNotSupported))
-	_, err = VariablePointer[uint32](coll.Variables["data_u32"])
-	qt.Assert(t, qt.ErrorIs(err, ErrNotSupported))
+	pair, err := VariablePointer[hostPair](coll.Variables["data_pair"])
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.Equals(*pair, hostPair{A: 7, B: -7}))
+	pair.B = 3
+	var got hostPair
+	qt.Assert(t, qt.IsNil(coll.Variables["data_pair"].Get(&got)))
+	qt.Assert(t, qt.Equals(got, hostPair{A: 7, B: 3}))
+
+	// The program increments data_u32 and copies it to bss_arr[1]: both
+	// sides see each other's writes.
+	p, err := VariablePointer[uint32](coll.Variables["data_u32"])
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.Equals(*p, 42))
+	*p = 100
+	qt.Assert(t, qt.Equals(testRun(t, coll, "read_globals", collPacket), 7))
+	qt.Assert(t, qt.Equals(*p, 101))
+	arr, err := VariablePointer[[4]uint32](coll.Variables["bss_arr"])
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.Equals(arr[1], 101))
+	qt.Assert(t, qt.IsNil(coll.Variables["data_u32"].Set(uint32(7))))
+	qt.Assert(t, qt.Equals(*p, 7))
 
 	_, err = VariablePointer[uint64](coll.Variables["data_u32"])
 	qt.Assert(t, qt.ErrorIs(err, ErrInvalidType))
