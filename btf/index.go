@@ -25,6 +25,8 @@ type rawSpec struct {
 	// the ID after the base's last type for split BTF.
 	firstID TypeID
 	count   uint32
+	// funcs is the number of FUNC types, to size their name index.
+	funcs uint32
 	// checkpoints[i] is the offset of type firstID+i*indexStride.
 	checkpoints []uint32
 	// lens gives the layout of each kind, for skipping from one type to
@@ -154,8 +156,10 @@ func (r *rawSpec) scan() error {
 	// slice for those that do not.
 	r.checkpoints = make([]uint32, 0, len(types)/24/indexStride+1)
 	// named collects hash<<32 | index of the types for the name index, in
-	// chunks so that growing it copies nothing.
-	var named chunkedList
+	// chunks so that growing it copies nothing. Types take 12 bytes or
+	// more, and usually many more: a quarter of the upper bound is a fair
+	// first guess.
+	named := newChunkedList(len(types) / btfTypeSize / 4)
 	// This loop runs once per type (150k times for vmlinux): everything it
 	// needs is in locals.
 	lens := r.lens
@@ -186,9 +190,12 @@ func (r *rawSpec) scan() error {
 			return fmt.Errorf("type id %d at offset %d: %s with vlen %d needs %d bytes, %d left", r.firstID+TypeID(n), off, kind, infoVlen(info), size, len(types)-int(off))
 		}
 		switch kind {
-		case kindFunc, kindTypeTag, kindPtr, kindFuncProto, kindConst, kindVolatile, kindRestrict, kindArray:
-			// Functions have their own index; a type tag's name is its
-			// value, not a type name; the others have no names.
+		case kindFunc:
+			// Functions have their own index, built on first use.
+			r.funcs++
+		case kindTypeTag, kindPtr, kindFuncProto, kindConst, kindVolatile, kindRestrict, kindArray:
+			// A type tag's name is its value, not a type name; the others
+			// have no names.
 		case kindDeclTag:
 			r.declTags = append(r.declTags, r.firstID+TypeID(n))
 		default:

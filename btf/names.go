@@ -159,7 +159,8 @@ func (r *rawSpec) nameHash(nameOff uint32) (uint32, bool) {
 }
 
 // chunkedList is an append-only list of uint64 that grows without
-// copying.
+// copying. Chunks double from the first one's capacity up to listChunk, so
+// a small blob gets a small list and vmlinux does not copy megabytes.
 type chunkedList struct {
 	chunks [][]uint64
 	n      int
@@ -167,11 +168,18 @@ type chunkedList struct {
 
 const listChunk = 2048
 
+// newChunkedList returns a list whose first chunk holds hint entries,
+// clamped to [16, listChunk].
+func newChunkedList(hint int) chunkedList {
+	return chunkedList{chunks: [][]uint64{make([]uint64, 0, min(max(hint, 16), listChunk))}}
+}
+
 func (l *chunkedList) add(v uint64) {
-	if l.n%listChunk == 0 {
-		l.chunks = append(l.chunks, make([]uint64, 0, listChunk))
-	}
 	c := &l.chunks[len(l.chunks)-1]
+	if len(*c) == cap(*c) {
+		l.chunks = append(l.chunks, make([]uint64, 0, min(2*cap(*c), listChunk)))
+		c = &l.chunks[len(l.chunks)-1]
+	}
 	*c = append(*c, v)
 	l.n++
 }
@@ -205,7 +213,7 @@ func (ni *nameIndex) insert(entries []uint64) {
 // buildFuncIndex indexes the names of the functions of r; the index of the
 // other kinds is built by scan.
 func (r *rawSpec) buildFuncIndex() *nameIndex {
-	var entries chunkedList
+	entries := newChunkedList(int(r.funcs))
 	var off uint32
 	for i := uint32(0); i < r.count; i++ {
 		b := r.types[off:]
