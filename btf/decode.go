@@ -306,29 +306,33 @@ func (d *decoder) allocate() shells {
 		}
 	}
 	a := &d.s.slabs
-	d.memberBuf = many(&a.members, members, slabElements)
-	d.paramBuf = many(&a.params, params, slabElements)
-	d.valueBuf = many(&a.values, values, slabElements)
-	d.secinfoBuf = many(&a.secinfos, secinfos, slabElements)
+	if !a.counted {
+		a.left, a.counted = d.s.raw.budget(), true
+	}
+	l := &a.left
+	d.memberBuf = many(&a.members, members, slabElements, &l.members)
+	d.paramBuf = many(&a.params, params, slabElements, &l.params)
+	d.valueBuf = many(&a.values, values, slabElements, &l.values)
+	d.secinfoBuf = many(&a.secinfos, secinfos, slabElements, &l.secinfos)
 	all := shells{
-		ints:      many(&a.ints, counts[tagInt], slabTypes),
-		pointers:  many(&a.pointers, counts[tagPointer], slabTypes),
-		arrays:    many(&a.arrays, counts[tagArray], slabTypes),
-		structs:   many(&a.structs, counts[tagStruct], slabTypes),
-		unions:    many(&a.unions, counts[tagUnion], slabTypes),
-		enums:     many(&a.enums, counts[tagEnum], slabTypes),
-		fwds:      many(&a.fwds, counts[tagFwd], slabTypes),
-		typedefs:  many(&a.typedefs, counts[tagTypedef], slabTypes),
-		volatiles: many(&a.volatiles, counts[tagVolatile], slabTypes),
-		consts:    many(&a.consts, counts[tagConst], slabTypes),
-		restricts: many(&a.restricts, counts[tagRestrict], slabTypes),
-		funcs:     many(&a.funcs, counts[tagFunc], slabTypes),
-		protos:    many(&a.protos, counts[tagFuncProto], slabTypes),
-		vars:      many(&a.vars, counts[tagVar], slabTypes),
-		datasecs:  many(&a.datasecs, counts[tagDatasec], slabTypes),
-		floats:    many(&a.floats, counts[tagFloat], slabTypes),
-		declTags:  many(&a.declTags, counts[tagDeclTag], slabTypes),
-		typeTags:  many(&a.typeTags, counts[tagTypeTag], slabTypes),
+		ints:      many(&a.ints, counts[tagInt], slabTypes, &l.shells[tagInt]),
+		pointers:  many(&a.pointers, counts[tagPointer], slabTypes, &l.shells[tagPointer]),
+		arrays:    many(&a.arrays, counts[tagArray], slabTypes, &l.shells[tagArray]),
+		structs:   many(&a.structs, counts[tagStruct], slabTypes, &l.shells[tagStruct]),
+		unions:    many(&a.unions, counts[tagUnion], slabTypes, &l.shells[tagUnion]),
+		enums:     many(&a.enums, counts[tagEnum], slabTypes, &l.shells[tagEnum]),
+		fwds:      many(&a.fwds, counts[tagFwd], slabTypes, &l.shells[tagFwd]),
+		typedefs:  many(&a.typedefs, counts[tagTypedef], slabTypes, &l.shells[tagTypedef]),
+		volatiles: many(&a.volatiles, counts[tagVolatile], slabTypes, &l.shells[tagVolatile]),
+		consts:    many(&a.consts, counts[tagConst], slabTypes, &l.shells[tagConst]),
+		restricts: many(&a.restricts, counts[tagRestrict], slabTypes, &l.shells[tagRestrict]),
+		funcs:     many(&a.funcs, counts[tagFunc], slabTypes, &l.shells[tagFunc]),
+		protos:    many(&a.protos, counts[tagFuncProto], slabTypes, &l.shells[tagFuncProto]),
+		vars:      many(&a.vars, counts[tagVar], slabTypes, &l.shells[tagVar]),
+		datasecs:  many(&a.datasecs, counts[tagDatasec], slabTypes, &l.shells[tagDatasec]),
+		floats:    many(&a.floats, counts[tagFloat], slabTypes, &l.shells[tagFloat]),
+		declTags:  many(&a.declTags, counts[tagDeclTag], slabTypes, &l.shells[tagDeclTag]),
+		typeTags:  many(&a.typeTags, counts[tagTypeTag], slabTypes, &l.shells[tagTypeTag]),
 	}
 	d.s.types.reserve(len(d.found))
 	sh := all

@@ -3,6 +3,7 @@ package btf
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"testing"
 
 	"github.com/go-quicktest/qt"
@@ -99,4 +100,25 @@ func TestLoadSpecSharesKernelIndex(t *testing.T) {
 	sa.Members[0].Name = "changed"
 	qt.Assert(t, qt.Not(qt.Equals(sb.Members[0].Name, "changed")))
 	qt.Assert(t, qt.Equals(sa.Name, "task_struct"))
+}
+
+// A Spec's slabs never hold more than its BTF: once every type of a test
+// object is decoded, one type at a time, nothing is left in them.
+func TestSlabsSizedToBlob(t *testing.T) {
+	for _, file := range testdataObjects(t) {
+		spec, err := LoadSpec(file)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		qt.Assert(t, qt.IsNil(err), qt.Commentf("%s", file))
+		for _, err := range spec.All() {
+			qt.Assert(t, qt.IsNil(err), qt.Commentf("%s", file))
+		}
+		a := &spec.slabs
+		left := []int{len(a.members), len(a.params), len(a.values), len(a.secinfos),
+			len(a.ints), len(a.pointers), len(a.arrays), len(a.structs), len(a.unions), len(a.enums),
+			len(a.fwds), len(a.typedefs), len(a.volatiles), len(a.consts), len(a.restricts), len(a.funcs),
+			len(a.protos), len(a.vars), len(a.datasecs), len(a.floats), len(a.declTags), len(a.typeTags)}
+		qt.Assert(t, qt.DeepEquals(left, make([]int, len(left))), qt.Commentf("%s: unused slab elements", file))
+	}
 }

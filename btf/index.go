@@ -27,6 +27,9 @@ type rawSpec struct {
 	count   uint32
 	// funcs is the number of FUNC types, to size their name index.
 	funcs uint32
+	// kinds counts the types of each kind, elems their vlen records, so
+	// that a Spec's slabs are no larger than the blob (slab.go).
+	kinds, elems [infoKindMask + 1]uint32
 	// checkpoints[i] is the offset of type firstID+i*indexStride.
 	checkpoints []uint32
 	// lens gives the layout of each kind, for skipping from one type to
@@ -170,6 +173,7 @@ func (r *rawSpec) scan() error {
 		}
 		return binary.LittleEndian.Uint32(b)
 	}
+	var kinds, elems [infoKindMask + 1]uint32
 	var off, n uint32
 	for int(off) < len(types) {
 		if n%indexStride == 0 {
@@ -189,6 +193,9 @@ func (r *rawSpec) scan() error {
 		if uint64(off)+uint64(size) > uint64(len(types)) {
 			return fmt.Errorf("type id %d at offset %d: %s with vlen %d needs %d bytes, %d left", r.firstID+TypeID(n), off, kind, infoVlen(info), size, len(types)-int(off))
 		}
+		// Each record takes 4 bytes or more: neither count overflows.
+		kinds[kind]++
+		elems[kind] += info & infoVlenMask
 		switch kind {
 		case kindFunc:
 			// Functions have their own index, built on first use.
@@ -212,8 +219,25 @@ func (r *rawSpec) scan() error {
 		n++
 	}
 	r.count = n
+	r.kinds, r.elems = kinds, elems
 	r.names[classOther] = newNameIndex(r.nameSeed, n, named)
 	return nil
+}
+
+// budget counts the types of r and its bases by the Go type they decode
+// to, and their elements.
+func (r *rawSpec) budget() slabBudget {
+	var b slabBudget
+	for ; r != nil; r = r.base {
+		for k, n := range r.kinds {
+			b.shells[goTagOf(btfKind(k))] += int(n)
+		}
+		b.members += int(r.elems[kindStruct]) + int(r.elems[kindUnion])
+		b.params += int(r.elems[kindFuncProto])
+		b.values += int(r.elems[kindEnum]) + int(r.elems[kindEnum64])
+		b.secinfos += int(r.elems[kindDatasec])
+	}
+	return b
 }
 
 // locate finds the blob holding id (r or one of its bases) and the offset

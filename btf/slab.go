@@ -9,6 +9,12 @@ package btf
 // capacity clipped to their length, so appending to one reallocates instead
 // of overwriting its neighbour.
 //
+// A slab never holds more than the Spec's blobs have left to decode: the
+// index counts the types of each kind and their elements, and every
+// request's share is subtracted. So the Spec of a small object, whose
+// whole BTF is a few dozen types, gets slabs of a few dozen types, while
+// vmlinux gets full ones.
+//
 // The price: a type kept alive keeps its block alive, and with it the
 // other types decoded by the same request. Those are mostly what the type
 // references anyway.
@@ -20,26 +26,42 @@ type slabs struct {
 	params   []FuncParam
 	values   []EnumValue
 	secinfos []VarSecinfo
+
+	// left is what the blobs hold that no request has taken yet; set on
+	// first use.
+	left    slabBudget
+	counted bool
 }
 
-// Slab sizes, in elements. Requests of more than a quarter of a slab get
-// their own block.
+// slabBudget counts types by Go type and their elements.
+type slabBudget struct {
+	shells                            [tagTypeTag + 1]int
+	members, params, values, secinfos int
+}
+
+// Slab sizes, in elements. Requests of more than a quarter of a slab that
+// the slab cannot hold get their own block.
 const (
 	slabTypes    = 32
 	slabElements = 256
 )
 
-// many returns n zeroed Ts, cut from the slab s (which it refills with
-// size elements when needed) or, for n > size/4, in a block of their own.
-func many[T any](s *[]T, n, size int) []T {
+// many returns n zeroed Ts, cut from the slab s if it has room, else,
+// for n > size/4, in a block of their own. Otherwise the slab is refilled
+// with up to size elements: no more than n plus what *left says may still
+// be asked for. many subtracts n from *left.
+func many[T any](s *[]T, n, size int, left *int) []T {
 	if n == 0 {
 		return nil
 	}
-	if n > size/4 {
-		return make([]T, n)
-	}
+	// A request that failed and is retried takes its share twice: left
+	// may go negative, and only limits the next slab.
+	*left -= n
 	if len(*s) < n {
-		*s = make([]T, size)
+		if n > size/4 {
+			return make([]T, n)
+		}
+		*s = make([]T, min(size, n+max(*left, 0)))
 	}
 	out := (*s)[:n:n]
 	*s = (*s)[n:]
