@@ -313,7 +313,11 @@ func checkStructOpsTwo(t *testing.T, _ *CollectionSpec, coll *Collection) {
 	tcpConnectWith(t, structOpsTwoName("bpfkit_two"), port)
 	qt.Assert(t, qt.Equals(counts(), [3]uint64{0, 1, 0}))
 	tcpConnectWith(t, structOpsTwoName("bpfkit_one"), port)
-	qt.Assert(t, qt.Equals(counts(), [3]uint64{1, 1, 1}))
+	got := counts()
+	qt.Assert(t, qt.Equals([2]uint64(got[:2]), [2]uint64{1, 1}))
+	// Linux 6.1 releases the congestion control twice for a reset
+	// connection (on disconnect and on destroy); 6.18 once.
+	qt.Assert(t, qt.IsTrue(got[2] >= 1), qt.Commentf("releases: %d", got[2]))
 }
 
 // tcpConnectWith connects a TCP socket using the congestion control cc to
