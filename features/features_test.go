@@ -12,6 +12,7 @@ import (
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/kconfig"
+	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/testutils"
 	"github.com/bpfkit/ebpf/internal/typeprobe"
 	"github.com/bpfkit/ebpf/rlimit"
@@ -33,14 +34,23 @@ func checkPresent(t *testing.T, err error, kind string) {
 }
 
 // TestHaveMapType probes every map type of the UAPI: this kernel (6.18)
-// has them all.
+// has them all; older kernels (the VM tests) lack those newer than them,
+// and the error names the kernel that has them.
 func TestHaveMapType(t *testing.T) {
 	testutils.RequireRoot(t)
 	for mt := ebpf.Hash; mt <= ebpf.Arena; mt++ {
 		t.Run(mt.String(), func(t *testing.T) {
-			qt.Assert(t, qt.IsNil(HaveMapType(mt)))
+			version, ok := typeprobe.MapTypeVersion(sys.MapType(mt))
+			qt.Assert(t, qt.IsTrue(ok))
+			err := HaveMapType(mt)
+			if typeprobe.KernelAtLeast(version) {
+				qt.Assert(t, qt.IsNil(err))
+			} else {
+				qt.Assert(t, qt.ErrorIs(err, ebpf.ErrNotSupported))
+				qt.Assert(t, qt.ErrorMatches(err, `map type `+mt.String()+` not supported \(requires >= v`+version+`\)`))
+			}
 			// Memoized: the same answer again.
-			qt.Assert(t, qt.IsNil(HaveMapType(mt)))
+			qt.Assert(t, qt.Equals(HaveMapType(mt), err))
 		})
 	}
 }
@@ -67,13 +77,19 @@ func TestHaveMapFlag(t *testing.T) {
 
 // TestHaveProgramType probes every program type of the UAPI: this kernel
 // has them all, but may forbid tracing, LSM and extension programs, and
-// LircMode2 needs CONFIG_BPF_LIRC_MODE2.
+// LircMode2 needs CONFIG_BPF_LIRC_MODE2. Older kernels lack the types
+// newer than them.
 func TestHaveProgramType(t *testing.T) {
 	testutils.RequireRoot(t)
 	lirc := kernelConfig(t, "CONFIG_BPF_LIRC_MODE2")
 	for pt := ebpf.SocketFilter; pt <= ebpf.Netfilter; pt++ {
 		t.Run(pt.String(), func(t *testing.T) {
 			err := HaveProgramType(pt)
+			if version := typeprobe.ProgTypes()[sys.ProgType(pt)].Version; !typeprobe.KernelAtLeast(version) {
+				qt.Assert(t, qt.ErrorIs(err, ebpf.ErrNotSupported))
+				qt.Assert(t, qt.ErrorMatches(err, `program type `+pt.String()+` not supported \(requires >= v`+version+`\)`))
+				return
+			}
 			if pt == ebpf.LircMode2 && lirc != "y" {
 				qt.Assert(t, qt.ErrorIs(err, ebpf.ErrNotSupported))
 				qt.Assert(t, qt.ErrorMatches(err, `program type LircMode2 \(not built into this kernel, though it is newer than v4.18\) not supported`))
