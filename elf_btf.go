@@ -36,8 +36,10 @@ func (r *elfReader) loadBTF() error {
 }
 
 // datasec returns the BTF datasec of the section called name, or nil if
-// the object has none. index is the section's index, or -1 for the
-// datasecs that exist only in BTF (.kconfig, .ksyms).
+// the object has none. btf has already given it the section's size and
+// placed its variables at their symbols' offsets. index, the section's
+// index or -1 for the datasecs that exist only in BTF (.kconfig, .ksyms),
+// is no longer needed.
 func (r *elfReader) datasec(name string, index int) (*btf.Datasec, error) {
 	if r.btf == nil {
 		return nil, nil
@@ -49,30 +51,7 @@ func (r *elfReader) datasec(name string, index int) (*btf.Datasec, error) {
 		}
 		return nil, fmt.Errorf("BTF of section %q: %w", name, err)
 	}
-	if index >= 0 {
-		r.fixupDatasec(ds, index)
-	}
 	return ds, nil
-}
-
-// fixupDatasec places the variables of ds at the offsets of their symbols.
-// Compilers emit datasecs with every offset 0, since only the assembler
-// knows the layout.
-func (r *elfReader) fixupDatasec(ds *btf.Datasec, index int) {
-	if ds.Size == 0 {
-		ds.Size = uint32(min(r.sections[index].size, 1<<32-1))
-	}
-	syms := r.sectionSymbols(index)
-	for i := range ds.Vars {
-		vsi := &ds.Vars[i]
-		v, ok := vsi.Type.(*btf.Var)
-		if !ok || vsi.Offset != 0 {
-			continue
-		}
-		if sym := r.findSymbol(syms, v.Name); sym != nil && sym.value <= 1<<32-1 {
-			vsi.Offset = uint32(sym.value)
-		}
-	}
 }
 
 // extCursor walks the .BTF.ext records of one section in step with its

@@ -480,7 +480,7 @@ func (d *decoder) fillKind(id TypeID, typ Type, rs *rawSpec, rt *rawType, name s
 			return err
 		}
 		if rs.datasecs != nil {
-			err = rs.datasecs.fixup(t, rs.strings)
+			err = rs.datasecs.fixup(t, rs, rt)
 		}
 
 	case *Float:

@@ -47,8 +47,11 @@ func newELFDatasecs(f *elf.File) *elfDatasecs {
 }
 
 // fixup fills in the size of ds and the offsets of its variables. Sections
-// the ELF does not have (.ksyms, .kconfig) are left alone.
-func (eds *elfDatasecs) fixup(ds *Datasec, _ *stringTable) error {
+// the ELF does not have (.ksyms, .kconfig) are left alone. rt is the raw
+// DATASEC: fill may not have reached the variables' shells yet (a request
+// lists a datasec before the variables it references), so their names are
+// read from the blob.
+func (eds *elfDatasecs) fixup(ds *Datasec, rs *rawSpec, rt *rawType) error {
 	size, ok := eds.sizes[ds.Name]
 	if !ok {
 		return nil
@@ -59,20 +62,33 @@ func (eds *elfDatasecs) fixup(ds *Datasec, _ *stringTable) error {
 	syms := eds.symbols[ds.Name]
 	for i := range ds.Vars {
 		vsi := &ds.Vars[i]
-		v, ok := vsi.Type.(*Var)
-		if !ok || vsi.Offset != 0 {
+		if _, ok := vsi.Type.(*Var); !ok || vsi.Offset != 0 {
 			continue
 		}
-		off, ok := syms[v.Name]
+		name, ok := rs.varName(TypeID(rs.order.u32(rt.data[i*btfVarSecinfoSize+btfVarSecinfoTypeOff:])))
+		if !ok {
+			continue
+		}
+		off, ok := syms[name]
 		if !ok {
 			continue
 		}
 		if uint64(off)+uint64(vsi.Size) > uint64(ds.Size) {
-			return fmt.Errorf("datasec %s: variable %s at %d+%d beyond the section's %d bytes", ds.Name, v.Name, off, vsi.Size, ds.Size)
+			return fmt.Errorf("datasec %s: variable %s at %d+%d beyond the section's %d bytes", ds.Name, name, off, vsi.Size, ds.Size)
 		}
 		vsi.Offset = off
 	}
 	return nil
+}
+
+// varName returns the name of the VAR id, without decoding it.
+func (r *rawSpec) varName(id TypeID) (string, bool) {
+	rs, off, err := r.locate(id)
+	if err != nil || infoKind(rs.order.u32(rs.types[off+btfTypeInfoOff:])) != kindVar {
+		return "", false
+	}
+	name, err := rs.strings.lookup(rs.order.u32(rs.types[off+btfTypeNameOffOff:]))
+	return name, err == nil
 }
 
 // loadSpecFromELF reads .BTF (and, if wantExt, .BTF.ext) of an object.

@@ -1,0 +1,110 @@
+package btf
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/go-quicktest/qt"
+)
+
+// secinfoRow is a variable of a datasec as BTF places it, or as the ELF
+// symbol table does.
+type secinfoRow struct {
+	Name         string
+	Offset, Size uint32
+}
+
+// elfDatasecRows lists the named object symbols of each allocated section
+// of the object at file, and the sections' sizes.
+func elfDatasecRows(tb testing.TB, file string) (map[string][]secinfoRow, map[string]uint32) {
+	tb.Helper()
+	f, err := elf.Open(file)
+	qt.Assert(tb, qt.IsNil(err))
+	defer f.Close()
+	syms, err := f.Symbols()
+	qt.Assert(tb, qt.IsNil(err))
+	rows := make(map[string][]secinfoRow)
+	sizes := make(map[string]uint32)
+	for _, sec := range f.Sections {
+		if sec.Flags&elf.SHF_ALLOC != 0 {
+			sizes[sec.Name] = uint32(sec.Size)
+		}
+	}
+	for _, sym := range syms {
+		if elf.ST_TYPE(sym.Info) != elf.STT_OBJECT || int(sym.Section) >= len(f.Sections) || sym.Section == elf.SHN_UNDEF {
+			continue
+		}
+		sec := f.Sections[sym.Section].Name
+		rows[sec] = append(rows[sec], secinfoRow{sym.Name, uint32(sym.Value), uint32(sym.Size)})
+	}
+	return rows, sizes
+}
+
+// datasecRows lists the variables of ds that the ELF has symbols for.
+func datasecRows(ds *Datasec, symbols []secinfoRow) (got, want []secinfoRow) {
+	byName := make(map[string]secinfoRow)
+	for _, s := range symbols {
+		byName[s.Name] = s
+	}
+	for _, vsi := range ds.Vars {
+		v, ok := vsi.Type.(*Var)
+		if !ok {
+			continue
+		}
+		sym, ok := byName[v.Name]
+		if !ok {
+			continue
+		}
+		got = append(got, secinfoRow{v.Name, vsi.Offset, vsi.Size})
+		want = append(want, sym)
+	}
+	return got, want
+}
+
+// Compilers write datasecs with size 0 and every variable at offset 0;
+// loading BTF from an ELF object fills both in from the section headers and
+// the symbol table. Each datasec is asked for by name from a fresh Spec, so
+// that it is decoded before its variables (the order that once left every
+// offset at 0), and again after decoding all types in ID order.
+func TestDatasecsMatchSymbols(t *testing.T) {
+	checked := 0
+	for _, file := range testdataObjects(t) {
+		spec, err := LoadSpec(file)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		qt.Assert(t, qt.IsNil(err), qt.Commentf("%s", file))
+		symbols, sizes := elfDatasecRows(t, file)
+		for _, err := range spec.All() {
+			qt.Assert(t, qt.IsNil(err))
+		}
+		for typ := range spec.All() {
+			ds, ok := typ.(*Datasec)
+			if !ok {
+				continue
+			}
+			size, inELF := sizes[ds.Name]
+			if !inELF {
+				continue
+			}
+			what := fmt.Sprintf("%s: datasec %s", file, ds.Name)
+			qt.Assert(t, qt.Equals(ds.Size, size), qt.Commentf("%s", what))
+			got, want := datasecRows(ds, symbols[ds.Name])
+			qt.Assert(t, qt.DeepEquals(got, want), qt.Commentf("%s, all types decoded", what))
+
+			fresh, err := LoadSpec(file)
+			qt.Assert(t, qt.IsNil(err))
+			var first *Datasec
+			qt.Assert(t, qt.IsNil(fresh.TypeByName(ds.Name, &first)), qt.Commentf("%s", what))
+			qt.Assert(t, qt.Equals(first.Size, size), qt.Commentf("%s", what))
+			got, want = datasecRows(first, symbols[ds.Name])
+			qt.Assert(t, qt.DeepEquals(got, want), qt.Commentf("%s, decoded first", what))
+			checked += len(got)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no datasec variable with a symbol in any test object")
+	}
+}
