@@ -136,6 +136,7 @@ func TestHaveProgramHelper(t *testing.T) {
 		{ebpf.Netfilter, asm.FnKtimeGetNs, ""},
 	} {
 		t.Run(fmt.Sprintf("%s/%s", tc.pt, tc.helper), func(t *testing.T) {
+			testutils.SkipIfNotSupported(t, HaveProgramType(tc.pt))
 			err := HaveProgramHelper(tc.pt, tc.helper)
 			if tc.err == "" {
 				qt.Assert(t, qt.IsNil(err))
@@ -177,7 +178,11 @@ func TestHaveMisc(t *testing.T) {
 // conclusive either way.
 func TestHaveLinks(t *testing.T) {
 	testutils.RequireRoot(t)
-	qt.Assert(t, qt.IsNil(HaveBPFLinkUprobeMulti()))
+	if err := HaveBPFLinkUprobeMulti(); kernelAtLeast(t, "6.6") {
+		qt.Assert(t, qt.IsNil(err))
+	} else {
+		qt.Assert(t, qt.ErrorMatches(err, `uprobe_multi link not supported \(requires >= v6.6\)`))
+	}
 
 	fprobe := kernelConfig(t, "CONFIG_FPROBE")
 	for name, fn := range map[string]func() error{
@@ -190,10 +195,10 @@ func TestHaveLinks(t *testing.T) {
 				qt.Assert(t, qt.IsNil(err))
 				return
 			}
-			// The message is about the kernel's configuration, not
-			// its version.
+			// On a kernel new enough for the link, the message is about
+			// the kernel's configuration, not its version.
 			qt.Assert(t, qt.ErrorIs(err, ebpf.ErrNotSupported))
-			qt.Assert(t, qt.ErrorMatches(err, name+` link \(a kernel built with CONFIG_FPROBE\) not supported`))
+			qt.Assert(t, qt.ErrorMatches(err, name+` link (\(a kernel built with CONFIG_FPROBE\) not supported|not supported \(requires >= v[0-9.]+\))`))
 		})
 	}
 }
@@ -217,4 +222,14 @@ func TestLinuxVersionCode(t *testing.T) {
 	qt.Assert(t, qt.IsNil(err))
 	qt.Assert(t, qt.Equals(code, v.Kernel()))
 	qt.Assert(t, qt.IsTrue(code >= 6<<16), qt.Commentf("code %#x", code))
+}
+
+// kernelAtLeast reports whether the running kernel is version v or newer.
+func kernelAtLeast(t *testing.T, v string) bool {
+	t.Helper()
+	want, err := internal.NewVersion(v)
+	qt.Assert(t, qt.IsNil(err))
+	have, err := internal.KernelVersion()
+	qt.Assert(t, qt.IsNil(err))
+	return !have.Less(want)
 }

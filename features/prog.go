@@ -167,10 +167,12 @@ func probeHelper(pt ebpf.ProgramType, helper asm.BuiltinFunc) error {
 	case logLineHas(log, "invalid func ", tag):
 		// The kernel has no helper of this number.
 		return ebpf.ErrNotSupported
-	case logLineHas(log, "program of this type cannot use helper ", tag):
+	case logLineHas(log, "program of this type cannot use helper ", tag),
+		logLineHas(log, "unknown func ", tag):
 		// The kernel says this for helpers the type may not call, and
 		// for those that lockdown or a missing capability withhold
-		// (bpf_probe_write_user, bpf_probe_read_kernel).
+		// (bpf_probe_write_user, bpf_probe_read_kernel). Kernels before
+		// 6.4 word it "unknown func".
 		return &internal.UnsupportedFeatureError{
 			Name: fmt.Sprintf("helper %s for program type %s (the kernel has it but refuses it here: wrong program type, or lockdown)", helper, pt),
 		}
