@@ -41,6 +41,8 @@ type object struct {
 // no privileges.
 func loadObject(t testing.TB, name string) *object {
 	t.Helper()
+	// Everything done with the object needs bpf(2).
+	testutils.RequireRoot(t)
 	suffix := "el"
 	if internal.NativeEndian == binary.BigEndian {
 		suffix = "eb"
