@@ -281,7 +281,7 @@ func createMap(spec *MapSpec, inner *sys.FD, cache *btf.Cache) (_ *Map, err erro
 	if inner != nil {
 		attr.InnerMapFd = inner.Uint()
 	}
-	if name, err := mapObjName(spec.Name); err != nil {
+	if name, err := objName(spec.Name); err != nil {
 		return nil, err
 	} else {
 		attr.MapName = name
@@ -323,27 +323,6 @@ func createMap(spec *MapSpec, inner *sys.FD, cache *btf.Cache) (_ *Map, err erro
 		return nil, explainMapCreateError(spec, &attr, err)
 	}
 	return newMap(fd, spec.Name, spec.Type, attr.KeySize, attr.ValueSize, attr.MaxEntries, spec.Flags)
-}
-
-// mapObjName returns the name the kernel gets: none before 4.15, without
-// dots before 5.2.
-func mapObjName(name string) (sys.ObjName, error) {
-	if name == "" {
-		return sys.ObjName{}, nil
-	}
-	if err := haveObjName(); errors.Is(err, ErrNotSupported) {
-		return sys.ObjName{}, nil
-	} else if err != nil {
-		return sys.ObjName{}, err
-	}
-	if strings.Contains(name, ".") {
-		if err := objNameAllowsDot(); errors.Is(err, ErrNotSupported) {
-			name = strings.ReplaceAll(name, ".", "")
-		} else if err != nil {
-			return sys.ObjName{}, err
-		}
-	}
-	return sys.NewObjName(name), nil
 }
 
 // explainMapCreateError turns a failed BPF_MAP_CREATE into an error that

@@ -157,7 +157,7 @@ func loadProgramSpec(spec *ProgramSpec, opts *ProgramOptions, c *btf.Cache, syms
 			attr.KernVersion = v.Kernel()
 		}
 	}
-	if attr.ProgName, err = programName(spec.Name); err != nil {
+	if attr.ProgName, err = objName(spec.Name); err != nil {
 		return nil, err
 	}
 	if err := resolveAttachTarget(spec, &attr, kt); err != nil {
@@ -236,28 +236,6 @@ func loadProgramBTF(attr *sys.ProgLoadAttr, insns asm.Instructions, types *btf.B
 		attr.LineInfo = sys.NewSlicePointer(lineInfos)
 	}
 	return handle, nil
-}
-
-// programName makes the kernel's name for a program: the characters it
-// accepts, cut to 15 bytes, or no name on kernels before 4.15, which take
-// none; dots are dropped before 5.2, which allowed them.
-func programName(name string) (sys.ObjName, error) {
-	if name == "" {
-		return sys.ObjName{}, nil
-	}
-	if err := haveObjName(); errors.Is(err, ErrNotSupported) {
-		return sys.ObjName{}, nil
-	} else if err != nil {
-		return sys.ObjName{}, err
-	}
-	if strings.ContainsRune(name, '.') {
-		if err := objNameAllowsDot(); errors.Is(err, ErrNotSupported) {
-			name = strings.ReplaceAll(name, ".", "")
-		} else if err != nil {
-			return sys.ObjName{}, err
-		}
-	}
-	return sys.NewObjName(name), nil
 }
 
 // loadWithLog runs BPF_PROG_LOAD as opts asks: without a log first unless

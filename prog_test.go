@@ -482,7 +482,7 @@ func TestProgramTypeProbes(t *testing.T) {
 	qt.Check(t, qt.ErrorMatches(err, `attach type AttachType\(1000\) for program type CGroupSockAddr not supported`))
 }
 
-func TestProgramName(t *testing.T) {
+func TestObjName(t *testing.T) {
 	testutils.RequireRoot(t)
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
@@ -490,7 +490,7 @@ func TestProgramName(t *testing.T) {
 		{"a.b-c", "a.bc"},
 		{"a_very_long_program_name", "a_very_long_pro"},
 	} {
-		name, err := programName(tc.in)
+		name, err := objName(tc.in)
 		qt.Assert(t, qt.IsNil(err))
 		qt.Check(t, qt.Equals(name.String(), tc.want))
 	}

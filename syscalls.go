@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -49,6 +50,29 @@ func probeMapName(name string) error {
 		return err
 	}
 	return fd.Close()
+}
+
+// objName makes the kernel's name for a map or program: the characters it
+// accepts, cut to 15 bytes (see sys.NewObjName). Kernels before 4.15 take
+// no name, so they get none; dots, which 5.2 allowed, are dropped before.
+// The probes it consults run once per process.
+func objName(name string) (sys.ObjName, error) {
+	if name == "" {
+		return sys.ObjName{}, nil
+	}
+	if err := haveObjName(); errors.Is(err, ErrNotSupported) {
+		return sys.ObjName{}, nil
+	} else if err != nil {
+		return sys.ObjName{}, err
+	}
+	if strings.IndexByte(name, '.') >= 0 {
+		if err := objNameAllowsDot(); errors.Is(err, ErrNotSupported) {
+			name = strings.ReplaceAll(name, ".", "")
+		} else if err != nil {
+			return sys.ObjName{}, err
+		}
+	}
+	return sys.NewObjName(name), nil
 }
 
 // haveProgramExtInfos reports whether programs may carry BTF func and line
