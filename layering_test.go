@@ -121,6 +121,8 @@ func TestLayering(t *testing.T) {
 				report(f, "internal imports %s: it must import no package of the module", imp)
 			case f.pkg == module+"/internal/typeprobe" && imp != internalPkg && imp != sysPkg && imp != asmPkg:
 				report(f, "internal/typeprobe imports %s: it may only import internal, internal/sys and asm", imp)
+			case f.pkg == module+"/internal/pinning" && imp != internalPkg && imp != sysPkg && imp != module+"/internal/linux":
+				report(f, "internal/pinning imports %s: it may only import internal, internal/sys and internal/linux", imp)
 			case f.pkg == sysPkg && imp != internalPkg:
 				report(f, "internal/sys imports %s: it may only import internal", imp)
 			case imp == sysPkg && syscallFree(f):

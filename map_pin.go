@@ -3,6 +3,7 @@ package ebpf
 import (
 	"fmt"
 
+	"github.com/bpfkit/ebpf/internal/pinning"
 	"github.com/bpfkit/ebpf/internal/sys"
 )
 
@@ -62,7 +63,7 @@ func LoadPinnedMap(fileName string, opts *LoadPinOptions) (*Map, error) {
 func (m *Map) Pin(fileName string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	path, err := pinFD(m.pinnedPath, fileName, m.fd)
+	path, err := pinning.Pin(m.pinnedPath, fileName, m.fd)
 	m.pinnedPath = path
 	if err != nil {
 		return fmt.Errorf("pin %s: %w", m, err)
@@ -77,7 +78,7 @@ func (m *Map) Pin(fileName string) error {
 func (m *Map) Unpin() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := unpinPath(m.pinnedPath); err != nil {
+	if err := pinning.Unpin(m.pinnedPath); err != nil {
 		return fmt.Errorf("unpin %s: %w", m, err)
 	}
 	m.pinnedPath = ""

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/pinning"
 	"github.com/bpfkit/ebpf/internal/sys"
 )
 
@@ -272,7 +273,7 @@ func (p *Program) SetHandle(h *btf.Handle) error {
 func (p *Program) Pin(fileName string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	path, err := pinFD(p.pinnedPath, fileName, p.fd)
+	path, err := pinning.Pin(p.pinnedPath, fileName, p.fd)
 	p.pinnedPath = path
 	if err != nil {
 		return fmt.Errorf("pin program %q: %w", p.name, err)
@@ -285,7 +286,7 @@ func (p *Program) Pin(fileName string) error {
 func (p *Program) Unpin() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := unpinPath(p.pinnedPath); err != nil {
+	if err := pinning.Unpin(p.pinnedPath); err != nil {
 		return fmt.Errorf("unpin program %q: %w", p.name, err)
 	}
 	p.pinnedPath = ""

@@ -9,6 +9,7 @@ import (
 	"github.com/bpfkit/ebpf"
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/pinning"
 	"github.com/bpfkit/ebpf/internal/sys"
 	"golang.org/x/sys/unix"
 )
@@ -213,9 +214,9 @@ func (l *RawLink) Close() error {
 //
 // One bpf(2) call (a rename(2) when moving); requires Linux 5.7.
 func (l *RawLink) Pin(fileName string) error {
-	path, err := pinFD(l.pinnedPath, fileName, l.fd)
+	path, err := pinning.Pin(l.pinnedPath, fileName, l.fd)
 	if err != nil {
-		return err
+		return fmt.Errorf("pin link: %w", err)
 	}
 	l.pinnedPath = path
 	return nil
@@ -224,8 +225,8 @@ func (l *RawLink) Pin(fileName string) error {
 // Unpin removes the link's pin, if any. A pin someone else removed counts as
 // removed.
 func (l *RawLink) Unpin() error {
-	if err := unpinPath(l.pinnedPath); err != nil {
-		return err
+	if err := pinning.Unpin(l.pinnedPath); err != nil {
+		return fmt.Errorf("unpin link: %w", err)
 	}
 	l.pinnedPath = ""
 	return nil
