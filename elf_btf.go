@@ -1,9 +1,13 @@
 package ebpf
 
 import (
-	"bytes"
+	"cmp"
+	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/btf"
@@ -13,26 +17,149 @@ import (
 // BTF are fine: they get no types, and maps and programs that need BTF fail
 // where they need it.
 //
-// The btf package decodes lazily: this indexes the types, and the phases
-// that follow decode only what maps, variables and programs refer to.
+// btf gets the sections' bytes and, through btfLayout, the section sizes
+// and symbol offsets the compiler left out of the DATASECs, so the object
+// is parsed once. btf decodes lazily: this indexes the types and decodes
+// the functions of .BTF.ext; the phases that follow decode only what maps,
+// variables and programs refer to.
 func (r *elfReader) loadBTF() error {
-	found := false
+	var btfSec, extSec *elfSection
 	for i := range r.sections {
-		if r.sections[i].name == ".BTF" {
-			found = true
-			break
+		switch r.sections[i].name {
+		case ".BTF":
+			btfSec = &r.sections[i]
+		case ".BTF.ext":
+			extSec = &r.sections[i]
 		}
 	}
-	if !found {
+	if btfSec == nil {
 		return nil
 	}
-
-	spec, ext, err := btf.LoadSpecAndExtInfosFromReader(bytes.NewReader(r.data))
+	data, err := r.btfSectionData(btfSec)
+	if err != nil {
+		return err
+	}
+	var ext []byte
+	if extSec != nil {
+		if ext, err = r.btfSectionData(extSec); err != nil {
+			return err
+		}
+	}
+	spec, infos, err := btf.LoadSpecAndExtInfosFromSections(data, ext, &btfLayout{r: r, last: -1})
 	if err != nil {
 		return fmt.Errorf("load BTF: %w", err)
 	}
-	r.btf, r.ext = spec, ext
+	r.btf, r.ext = spec, infos
 	return nil
+}
+
+// btfSectionData returns the bytes of .BTF or .BTF.ext, which must have
+// some.
+func (r *elfReader) btfSectionData(sec *elfSection) ([]byte, error) {
+	if sec.typ == elf.SHT_NOBITS {
+		return nil, fmt.Errorf("load BTF: section %q: no data", sec.name)
+	}
+	data, err := r.sectionData(sec)
+	if err != nil {
+		return nil, fmt.Errorf("load BTF: section %q: %w", sec.name, err)
+	}
+	return data, nil
+}
+
+// btfLayout is the btf.SectionLayout of the object being read. btf asks it
+// while loading, for one DATASEC's variables after another, never later.
+type btfLayout struct {
+	r *elfReader
+	// last is the index of the section found last, or -1.
+	last int
+	// sections holds the indices of the allocated sections, sorted by
+	// name, then index; built on first use.
+	sections []uint32
+	// byName holds the indices of the named symbols of allocated
+	// sections, sorted by section, then name, then index; built on first
+	// use. Like sections, it keeps a hostile object with many sections,
+	// symbols and variables at n log n instead of n².
+	byName []uint32
+}
+
+func (l *btfLayout) ByteOrder() binary.ByteOrder { return l.r.order }
+
+func (l *btfLayout) SectionSize(name string) (uint64, bool) {
+	i := l.find(name)
+	if i < 0 {
+		return 0, false
+	}
+	return l.r.sections[i].size, true
+}
+
+func (l *btfLayout) SymbolOffset(section, symbol string) (uint64, bool) {
+	i := l.find(section)
+	if i < 0 {
+		return 0, false
+	}
+	syms := l.r.symbols
+	if l.byName == nil {
+		l.sortByName()
+	}
+	j, found := slices.BinarySearchFunc(l.byName, symbol, func(k uint32, name string) int {
+		sym := &syms[k]
+		if c := cmp.Compare(int(sym.section), i); c != 0 {
+			return c
+		}
+		return strings.Compare(sym.name, name)
+	})
+	if !found {
+		return 0, false
+	}
+	return syms[l.byName[j]].value, true
+}
+
+func (l *btfLayout) sortByName() {
+	r := l.r
+	l.byName = make([]uint32, 0, len(r.symbols))
+	for j := range r.symbols {
+		sym := &r.symbols[j]
+		if sym.name == "" || sym.kind() == elf.STT_SECTION || sym.kind() == elf.STT_FILE {
+			continue
+		}
+		if sec := r.section(sym.section); sec != nil && sec.flags&elf.SHF_ALLOC != 0 {
+			l.byName = append(l.byName, uint32(j))
+		}
+	}
+	slices.SortFunc(l.byName, func(a, b uint32) int {
+		sa, sb := &r.symbols[a], &r.symbols[b]
+		if c := cmp.Compare(sa.section, sb.section); c != 0 {
+			return c
+		}
+		if c := strings.Compare(sa.name, sb.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+}
+
+// find returns the index of the first allocated section called name, or
+// -1.
+func (l *btfLayout) find(name string) int {
+	r := l.r
+	if l.last >= 0 && r.sections[l.last].name == name {
+		return l.last
+	}
+	if l.sections == nil {
+		l.sections = make([]uint32, 0, len(r.sections))
+		for i := range r.sections {
+			if r.sections[i].flags&elf.SHF_ALLOC != 0 {
+				l.sections = append(l.sections, uint32(i))
+			}
+		}
+		slices.SortStableFunc(l.sections, func(a, b uint32) int { return strings.Compare(r.sections[a].name, r.sections[b].name) })
+	}
+	j, found := slices.BinarySearchFunc(l.sections, name, func(i uint32, name string) int { return strings.Compare(r.sections[i].name, name) })
+	if !found {
+		return -1
+	}
+	l.last = int(l.sections[j])
+	return l.last
 }
 
 // datasec returns the BTF datasec of the section called name, or nil if

@@ -9,14 +9,16 @@ import (
 	"testing"
 
 	"github.com/go-quicktest/qt"
+
+	"github.com/bpfkit/ebpf/btf"
 )
 
 // These tests check the reader against what LLVM's tools and bpftool say
 // about the test objects: every function of an executable section outside
 // .text is a program of the same section and instruction count, every
 // visible global of a data section is a variable at the same offset and
-// size, and every BTF map has the type, sizes, entries and flags that its
-// BTF encodes.
+// size, every BTF datasec places its variables at their symbols, and every
+// BTF map has the type, sizes, entries and flags that its BTF encodes.
 
 func lookTool(t *testing.T, name string) string {
 	t.Helper()
@@ -42,10 +44,11 @@ type readelfSymbol struct {
 	sectionName      string
 	sectionType      string
 	sectionExecFlags bool
+	sectionSize      uint64
 }
 
 var (
-	readelfSection = regexp.MustCompile(`^\s*\[\s*(\d+)\]\s+(\S*)\s+(\S+)\s+[0-9a-f]+\s+[0-9a-f]+\s+[0-9a-f]+\s+[0-9a-f]+\s+([A-Za-z]*)\s`)
+	readelfSection = regexp.MustCompile(`^\s*\[\s*(\d+)\]\s+(\S*)\s+(\S+)\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([A-Za-z]*)\s`)
 	readelfSym     = regexp.MustCompile(`^\s*\d+:\s+([0-9a-f]+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s*(\S*)$`)
 	objdumpFunc    = regexp.MustCompile(`^[0-9a-f]+ <(.+)>:$`)
 	objdumpInsn    = regexp.MustCompile(`^\s+\d+:\s`)
@@ -57,6 +60,7 @@ func readelfSymbols(t *testing.T, file string) []readelfSymbol {
 	type section struct {
 		name, typ string
 		exec      bool
+		size      uint64
 	}
 	sections := map[int]section{}
 	var syms []readelfSymbol
@@ -65,7 +69,8 @@ func readelfSymbols(t *testing.T, file string) []readelfSymbol {
 		line := sc.Text()
 		if m := readelfSection.FindStringSubmatch(line); m != nil {
 			i, _ := strconv.Atoi(m[1])
-			sections[i] = section{m[2], m[3], strings.Contains(m[4], "X")}
+			size, _ := strconv.ParseUint(m[4], 16, 64)
+			sections[i] = section{m[2], m[3], strings.Contains(m[5], "X"), size}
 			continue
 		}
 		if m := readelfSym.FindStringSubmatch(line); m != nil {
@@ -75,7 +80,7 @@ func readelfSymbols(t *testing.T, file string) []readelfSymbol {
 			if i, err := strconv.Atoi(m[6]); err == nil {
 				sym.section = i
 				sec := sections[i]
-				sym.sectionName, sym.sectionType, sym.sectionExecFlags = sec.name, sec.typ, sec.exec
+				sym.sectionName, sym.sectionType, sym.sectionExecFlags, sym.sectionSize = sec.name, sec.typ, sec.exec, sec.size
 			}
 			syms = append(syms, sym)
 		}
@@ -295,4 +300,67 @@ func TestAgainstBpftool(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDatasecsAgainstReadelf checks that the BTF of every object places
+// each variable of a data, map or struct_ops section where llvm-readelf
+// says its symbol is, and sizes each datasec like its section: the
+// compiler leaves both to the loader, and btf takes them from the ELF
+// reader's tables.
+func TestDatasecsAgainstReadelf(t *testing.T) {
+	type row struct {
+		Name         string
+		Offset, Size uint64
+	}
+	checked := 0
+	for _, name := range testObjects(t) {
+		if isInvalidObject(name) {
+			continue
+		}
+		for _, order := range []string{"el", "eb"} {
+			file := "testdata/" + name + "-" + order + ".elf"
+			spec := mustLoad(t, name, order)
+			if spec.Types == nil {
+				continue
+			}
+			symbols := map[string]map[string]readelfSymbol{}
+			for _, sym := range readelfSymbols(t, file) {
+				if sym.typ != "OBJECT" || sym.sectionName == "" {
+					continue
+				}
+				if symbols[sym.sectionName] == nil {
+					symbols[sym.sectionName] = map[string]readelfSymbol{}
+				}
+				symbols[sym.sectionName][sym.name] = sym
+			}
+			for typ, err := range spec.Types.All() {
+				qt.Assert(t, qt.IsNil(err))
+				ds, ok := typ.(*btf.Datasec)
+				if !ok || symbols[ds.Name] == nil {
+					continue
+				}
+				var got, want []row
+				var size uint64
+				for _, vsi := range ds.Vars {
+					v, ok := vsi.Type.(*btf.Var)
+					if !ok {
+						continue
+					}
+					sym, ok := symbols[ds.Name][v.Name]
+					if !ok {
+						continue
+					}
+					got = append(got, row{v.Name, uint64(vsi.Offset), uint64(vsi.Size)})
+					want = append(want, row{sym.name, sym.value, sym.size})
+					size = sym.sectionSize
+				}
+				if len(got) > 0 {
+					qt.Assert(t, qt.Equals(uint64(ds.Size), size), qt.Commentf("%s: datasec %s", file, ds.Name))
+				}
+				qt.Assert(t, qt.DeepEquals(got, want), qt.Commentf("%s: datasec %s", file, ds.Name))
+				checked += len(got)
+			}
+		}
+	}
+	qt.Assert(t, qt.Not(qt.Equals(checked, 0)), qt.Commentf("no datasec variable was checked"))
 }

@@ -479,9 +479,7 @@ func (d *decoder) fillKind(id TypeID, typ Type, rs *rawSpec, rt *rawType, name s
 		if t.Vars, err = d.secinfos(rs, rt); err != nil {
 			return err
 		}
-		if rs.datasecs != nil {
-			err = rs.datasecs.fixup(t, rs, rt)
-		}
+		err = rs.placeDatasec(id, t, rt)
 
 	case *Float:
 		t.Name, t.Size = name, rt.sizeType

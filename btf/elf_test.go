@@ -2,11 +2,15 @@ package btf
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/go-quicktest/qt"
+	"github.com/google/go-cmp/cmp"
 )
 
 // secinfoRow is a variable of a datasec as BTF places it, or as the ELF
@@ -106,5 +110,94 @@ func TestDatasecsMatchSymbols(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no datasec variable with a symbol in any test object")
+	}
+}
+
+// swappedLayout reports the other byte order than its layout.
+type swappedLayout struct{ SectionLayout }
+
+func (l swappedLayout) ByteOrder() binary.ByteOrder {
+	if l.SectionLayout.ByteOrder() == binary.LittleEndian {
+		return binary.BigEndian
+	}
+	return binary.LittleEndian
+}
+
+// LoadSpecAndExtInfosFromSections, given the sections and a layout, reads
+// what LoadSpecAndExtInfosFromReader reads from the whole file.
+func TestLoadFromSections(t *testing.T) {
+	type datasecRow struct {
+		Name string
+		Size uint32
+		Vars []VarSecinfo
+	}
+	summary := func(spec *Spec, ext *ExtInfos) (datasecs []datasecRow, funcs, lines []string) {
+		for typ, err := range spec.All() {
+			qt.Assert(t, qt.IsNil(err))
+			if ds, ok := typ.(*Datasec); ok {
+				datasecs = append(datasecs, datasecRow{ds.Name, ds.Size, ds.Vars})
+			}
+		}
+		if ext == nil {
+			return
+		}
+		for _, sec := range slices.Sorted(maps.Keys(ext.Funcs)) {
+			for _, fo := range ext.Funcs[sec] {
+				funcs = append(funcs, fmt.Sprintf("%s+%d %s", sec, fo.Offset, fo.Func.Name))
+			}
+		}
+		for _, sec := range slices.Sorted(maps.Keys(ext.Lines)) {
+			for _, lo := range ext.Lines[sec] {
+				lines = append(lines, fmt.Sprintf("%s+%d %s", sec, lo.Offset, lo.Line.Line()))
+			}
+		}
+		for _, sec := range slices.Sorted(maps.Keys(ext.CORERelos)) {
+			for _, ro := range ext.CORERelos[sec] {
+				lines = append(lines, fmt.Sprintf("%s+%d %s", sec, ro.Offset, ro.Relo))
+			}
+		}
+		return
+	}
+	// Types are compared by name: each Spec has its own.
+	cmpTypes := cmp.Comparer(func(a, b Type) bool { return fmt.Sprint(a) == fmt.Sprint(b) })
+
+	for _, file := range testdataObjects(t) {
+		f, err := elf.Open(file)
+		qt.Assert(t, qt.IsNil(err))
+		sec := f.Section(btfSection)
+		if sec == nil {
+			f.Close()
+			continue
+		}
+		data, err := sec.Data()
+		qt.Assert(t, qt.IsNil(err))
+		var extData []byte
+		if s := f.Section(btfExtSection); s != nil {
+			extData, err = s.Data()
+			qt.Assert(t, qt.IsNil(err))
+		}
+		layout := newDebugELFLayout(f)
+		f.Close()
+
+		spec, ext, err := LoadSpecAndExtInfosFromSections(data, extData, layout)
+		qt.Assert(t, qt.IsNil(err), qt.Commentf("%s", file))
+		wantSpec, wantExt := objectExt(t, file)
+		gotDS, gotFuncs, gotLines := summary(spec, ext)
+		wantDS, wantFuncs, wantLines := summary(wantSpec, wantExt)
+		qt.Assert(t, qt.CmpEquals(gotDS, wantDS, cmpTypes), qt.Commentf("%s", file))
+		qt.Assert(t, qt.DeepEquals(gotFuncs, wantFuncs), qt.Commentf("%s", file))
+		qt.Assert(t, qt.DeepEquals(gotLines, wantLines), qt.Commentf("%s", file))
+
+		_, _, err = LoadSpecAndExtInfosFromSections(data, extData, swappedLayout{layout})
+		qt.Assert(t, qt.ErrorMatches(err, `section .BTF: byte order differs from the ELF's .*`))
+
+		// Without a layout, datasecs stay as the compiler wrote them.
+		bare, _, err := LoadSpecAndExtInfosFromSections(data, nil, nil)
+		qt.Assert(t, qt.IsNil(err))
+		for typ := range bare.All() {
+			if ds, ok := typ.(*Datasec); ok && layout.sizes[ds.Name] != 0 {
+				qt.Assert(t, qt.Equals(ds.Size, 0), qt.Commentf("%s: %s", file, ds.Name))
+			}
+		}
 	}
 }

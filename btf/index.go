@@ -25,8 +25,6 @@ type rawSpec struct {
 	// the ID after the base's last type for split BTF.
 	firstID TypeID
 	count   uint32
-	// funcs is the number of FUNC types, to size their name index.
-	funcs uint32
 	// kinds counts the types of each kind, elems their vlen records, so
 	// that a Spec's slabs are no larger than the blob (slab.go).
 	kinds, elems [infoKindMask + 1]uint32
@@ -38,12 +36,12 @@ type rawSpec struct {
 	// declTags lists the IDs of this blob's DECL_TAG types, so that
 	// decoding a tagged type does not need to search for its tags.
 	declTags []TypeID
-	// datasecs holds what an ELF file says about the sections that its
-	// DATASEC types describe; nil for raw BTF.
-	datasecs *elfDatasecs
 	// unsizedDatasecs is set if a DATASEC has size 0: compilers leave
 	// sizes and offsets to the ELF file.
 	unsizedDatasecs bool
+	// placements holds what an ELF file says about the sections that
+	// the DATASECs describe, sorted by ID; nil for raw BTF (elf.go).
+	placements []datasecPlacement
 
 	// names holds one index per nameClass: classOther is built by scan,
 	// classFunc on first use.
@@ -199,7 +197,6 @@ func (r *rawSpec) scan() error {
 		switch kind {
 		case kindFunc:
 			// Functions have their own index, built on first use.
-			r.funcs++
 		case kindTypeTag, kindPtr, kindFuncProto, kindConst, kindVolatile, kindRestrict, kindArray:
 			// A type tag's name is its value, not a type name; the others
 			// have no names.
