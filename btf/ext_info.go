@@ -114,8 +114,9 @@ func (li *Line) LineNumber() uint32 { return li.lineNumber }
 // LineColumn is the column, counting from 1, or 0 if unknown.
 func (li *Line) LineColumn() uint32 { return li.lineColumn }
 
-// String returns the line's text without leading white space.
-func (li *Line) String() string { return strings.TrimSpace(li.line) }
+// String returns the line's text as the compiler recorded it, indentation
+// included, like Line.
+func (li *Line) String() string { return li.line }
 
 func (li *Line) lineCol() uint32 {
 	return li.lineNumber<<lineColumnBits | li.lineColumn&(1<<lineColumnBits-1)

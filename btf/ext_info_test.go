@@ -28,7 +28,7 @@ func objectExt(tb testing.TB, file string) (*Spec, *ExtInfos) {
 // against the C source the object was built from: the record's text must
 // be that line of the file.
 func TestExtInfosAgainstSource(t *testing.T) {
-	lines := 0
+	lines, indented := 0, 0
 	for _, file := range testdataObjects(t) {
 		_, ext := objectExt(t, file)
 		if ext == nil {
@@ -52,13 +52,17 @@ func TestExtInfosAgainstSource(t *testing.T) {
 				n := int(li.LineNumber())
 				qt.Assert(t, qt.IsTrue(n >= 1 && n <= len(srcLines)), qt.Commentf("%s %s line %d", file, sec, n))
 				qt.Assert(t, qt.Equals(li.Line(), srcLines[n-1]), qt.Commentf("%s %s:%d", file, li.FileName(), n))
-				qt.Assert(t, qt.Equals(li.String(), strings.TrimSpace(srcLines[n-1])))
+				qt.Assert(t, qt.Equals(li.String(), srcLines[n-1]), qt.Commentf("as written, indentation included"))
 				lines++
+				if strings.TrimLeft(li.String(), " \t") != li.String() {
+					indented++
+				}
 			}
 		}
 	}
-	t.Logf("checked %d line records", lines)
+	t.Logf("checked %d line records, %d of them indented", lines, indented)
 	qt.Assert(t, qt.Not(qt.Equals(lines, 0)))
+	qt.Assert(t, qt.Not(qt.Equals(indented, 0)))
 }
 
 // sectionInsns decodes the instructions of an ELF section.
