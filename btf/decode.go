@@ -65,8 +65,36 @@ func (s *Spec) decode(id TypeID) (Type, error) {
 	if !d.visit(id) {
 		return nil, d.badRef(id)
 	}
+	if err := d.run(); err != nil {
+		return nil, err
+	}
+	return s.types.get(id), nil
+}
+
+// decodeAll decodes the types ids and everything they reference in one
+// request: one set of blocks and one growth of the cache instead of one per
+// type. If any of them fails, none is decoded; callers that want to know
+// which one decode them one by one. s.mu must be held.
+func (s *Spec) decodeAll(ids []TypeID) error {
+	d := decoderPool.Get().(*decoder)
+	defer d.release()
+	d.s = s
+	for _, id := range ids {
+		if !d.visit(id) {
+			return d.badRef(id)
+		}
+	}
+	return d.run()
+}
+
+// run decodes the types visited so far and everything they reference.
+func (d *decoder) run() error {
+	s := d.s
 	for i := 0; i < len(d.found); i++ {
 		d.visitRefs(d.found[i])
+	}
+	if len(d.found) == 0 {
+		return nil
 	}
 	sh := d.allocate()
 	for _, p := range d.found {
@@ -76,7 +104,7 @@ func (s *Spec) decode(id TypeID) (Type, error) {
 				ids[i] = p.id
 			}
 			s.types.delAll(ids)
-			return nil, err
+			return err
 		}
 	}
 	if s.ids != nil {
@@ -84,7 +112,7 @@ func (s *Spec) decode(id TypeID) (Type, error) {
 			s.ids[s.types.get(p.id)] = p.id
 		}
 	}
-	return s.types.get(id), nil
+	return nil
 }
 
 // release clears d, keeping its lists, and returns it to the pool.

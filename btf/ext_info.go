@@ -1,12 +1,13 @@
 package btf
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -98,8 +99,8 @@ type Line struct {
 // BPF_LINE_INFO_LINE_COL).
 const lineColumnBits = 10
 
-func newLine(fileName, line string, lineCol uint32) *Line {
-	return &Line{fileName, line, lineCol >> lineColumnBits, lineCol & (1<<lineColumnBits - 1)}
+func makeLine(fileName, line string, lineCol uint32) Line {
+	return Line{fileName, line, lineCol >> lineColumnBits, lineCol & (1<<lineColumnBits - 1)}
 }
 
 // FileName is the source file, as the compiler saw it.
@@ -166,11 +167,7 @@ func loadExtInfos(data []byte, spec *Spec) (*ExtInfos, error) {
 		return body[off:end], nil
 	}
 	p := extParser{order: order, spec: spec}
-	ei := &ExtInfos{
-		Funcs:     make(map[string]FuncOffsets),
-		Lines:     make(map[string]LineOffsets),
-		CORERelos: make(map[string]CORERelocationOffsets),
-	}
+	ei := new(ExtInfos)
 
 	funcs, err := part("func info", extHeaderFuncInfoOffOff, extHeaderFuncInfoLenOff)
 	if err != nil {
@@ -180,6 +177,18 @@ func loadExtInfos(data []byte, spec *Spec) (*ExtInfos, error) {
 	if err != nil {
 		return nil, err
 	}
+	var relos []byte
+	var reloSecs []extSection
+	if hdrLen >= extHeaderSize {
+		if relos, err = part("CO-RE relocations", extHeaderCoreReloOffOff, extHeaderCoreReloLenOff); err != nil {
+			return nil, err
+		}
+		if reloSecs, err = p.sections("CO-RE relocations", relos, bpfCoreReloSize); err != nil {
+			return nil, err
+		}
+	}
+	p.prefetch(secs, bpfFuncInfoTypeIdOff, reloSecs, bpfCoreReloTypeIdOff)
+	ei.Funcs = make(map[string]FuncOffsets, len(secs))
 	for _, sec := range secs {
 		fos, err := p.funcInfos(sec, true)
 		if err != nil {
@@ -195,6 +204,7 @@ func loadExtInfos(data []byte, spec *Spec) (*ExtInfos, error) {
 	if secs, err = p.sections("line info", lines, bpfLineInfoSize); err != nil {
 		return nil, err
 	}
+	ei.Lines = make(map[string]LineOffsets, len(secs))
 	for _, sec := range secs {
 		los, err := p.lineInfos(sec, true)
 		if err != nil {
@@ -203,23 +213,46 @@ func loadExtInfos(data []byte, spec *Spec) (*ExtInfos, error) {
 		ei.Lines[sec.name] = los
 	}
 
-	if hdrLen >= extHeaderSize {
-		relos, err := part("CO-RE relocations", extHeaderCoreReloOffOff, extHeaderCoreReloLenOff)
+	ei.CORERelos = make(map[string]CORERelocationOffsets, len(reloSecs))
+	for _, sec := range reloSecs {
+		cos, err := p.coreRelos(sec)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("CO-RE relocations: section %s: %w", sec.name, err)
 		}
-		if secs, err = p.sections("CO-RE relocations", relos, bpfCoreReloSize); err != nil {
-			return nil, err
-		}
-		for _, sec := range secs {
-			cos, err := p.coreRelos(sec)
-			if err != nil {
-				return nil, fmt.Errorf("CO-RE relocations: section %s: %w", sec.name, err)
-			}
-			ei.CORERelos[sec.name] = cos
-		}
+		ei.CORERelos[sec.name] = cos
 	}
 	return ei, nil
+}
+
+// prefetch decodes the types that the records of two lists of sections
+// refer to (the type ID of each record is at idOff) in one request, so that
+// reading the records finds them decoded. A bad ID is left for the record
+// that has it to report.
+func (p *extParser) prefetch(a []extSection, aOff int, b []extSection, bOff int) {
+	n := 0
+	for _, sec := range a {
+		n += sec.n
+	}
+	for _, sec := range b {
+		n += sec.n
+	}
+	if n == 0 {
+		return
+	}
+	ids := make([]TypeID, 0, n)
+	for _, sec := range a {
+		for i := range sec.n {
+			ids = append(ids, TypeID(p.order.u32(sec.records[i*sec.size+aOff:])))
+		}
+	}
+	for _, sec := range b {
+		for i := range sec.n {
+			ids = append(ids, TypeID(p.order.u32(sec.records[i*sec.size+bOff:])))
+		}
+	}
+	p.spec.mu.Lock()
+	defer p.spec.mu.Unlock()
+	_ = p.spec.decodeAll(ids)
 }
 
 // sections splits one record list: a record size, then per section a name
@@ -288,12 +321,23 @@ func (p *extParser) funcInfos(sec extSection, inBytes bool) (FuncOffsets, error)
 		}
 		out = append(out, FuncOffset{off, fn})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
+	sortByOffset(out, func(fo FuncOffset) asm.RawInstructionOffset { return fo.Offset })
 	return out, nil
+}
+
+// sortByOffset sorts records by instruction offset, keeping the order of
+// records at the same offset. Compilers write them sorted already.
+func sortByOffset[T any](records []T, offset func(T) asm.RawInstructionOffset) {
+	cmpOffset := func(a, b T) int { return cmp.Compare(offset(a), offset(b)) }
+	if !slices.IsSortedFunc(records, cmpOffset) {
+		slices.SortStableFunc(records, cmpOffset)
+	}
 }
 
 func (p *extParser) lineInfos(sec extSection, inBytes bool) (LineOffsets, error) {
 	out := make(LineOffsets, 0, sec.n)
+	// The Lines of a section share one block.
+	block := make([]Line, sec.n)
 	strs := p.spec.raw.strings
 	for i := range sec.n {
 		rec := sec.records[i*sec.size:]
@@ -309,14 +353,17 @@ func (p *extParser) lineInfos(sec extSection, inBytes bool) (LineOffsets, error)
 		if err != nil {
 			return nil, fmt.Errorf("record %d: line: %w", i, err)
 		}
-		out = append(out, LineOffset{off, newLine(file, line, p.order.u32(rec[bpfLineInfoLineColOff:]))})
+		li := &block[i]
+		*li = makeLine(file, line, p.order.u32(rec[bpfLineInfoLineColOff:]))
+		out = append(out, LineOffset{off, li})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
+	sortByOffset(out, func(lo LineOffset) asm.RawInstructionOffset { return lo.Offset })
 	return out, nil
 }
 
 func (p *extParser) coreRelos(sec extSection) (CORERelocationOffsets, error) {
 	out := make(CORERelocationOffsets, 0, sec.n)
+	block := make([]CORERelocation, sec.n)
 	for i := range sec.n {
 		rec := sec.records[i*sec.size:]
 		off, err := insnOffset(p.order.u32(rec[bpfCoreReloInsnOffOff:]), true)
@@ -340,10 +387,11 @@ func (p *extParser) coreRelos(sec extSection) (CORERelocationOffsets, error) {
 		if kind > coreTypeMatches {
 			return nil, fmt.Errorf("record %d: unknown relocation kind %d", i, kind)
 		}
-		relo := &CORERelocation{typ: typ, accessor: accessor, kind: kind, id: id}
+		relo := &block[i]
+		*relo = CORERelocation{typ: typ, accessor: accessor, kind: kind, id: id}
 		out = append(out, CORERelocationOffset{relo, off})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
+	sortByOffset(out, func(ro CORERelocationOffset) asm.RawInstructionOffset { return ro.Offset })
 	return out, nil
 }
 
@@ -352,9 +400,8 @@ func parseCOREAccessor(access string) (coreAccessor, error) {
 	if access == "" {
 		return nil, errors.New("empty")
 	}
-	parts := strings.Split(access, ":")
-	acc := make(coreAccessor, 0, len(parts))
-	for _, part := range parts {
+	acc := make(coreAccessor, 0, strings.Count(access, ":")+1)
+	for part := range strings.SplitSeq(access, ":") {
 		n, err := strconv.ParseUint(part, 10, 31)
 		if err != nil {
 			return nil, err

@@ -248,6 +248,15 @@ func TestMalformedExtInfos(t *testing.T) {
 		_, err := loadExtInfos(data, spec)
 		qt.Assert(t, qt.IsNotNil(err), qt.Commentf("%s", name))
 	}
+
+	// The types of all records are decoded in one request; when one of
+	// them is bad, the error still names its record, and the request
+	// leaves nothing behind.
+	fresh := newSpec(raw)
+	_, err = loadExtInfos(put(funcOff+16, 0xfffff), fresh)
+	qt.Assert(t, qt.ErrorMatches(err, `func info: section \S+: record 0: type id 1048575: .*`))
+	qt.Assert(t, qt.ErrorIs(err, ErrNotFound))
+	qt.Assert(t, qt.Equals(fresh.types.n, 0), qt.Commentf("a failed request left types behind"))
 }
 
 // withHeaderTail returns raw BTF whose header is longer by tail, with
