@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/go-quicktest/qt"
+
+	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
 // benchmarkRead reads 64-byte samples from CPU 0's 1 MiB ring, which the
@@ -20,22 +22,9 @@ func benchmarkRead(b *testing.B, read func(*Reader, *Record) error) {
 	perFill := rd.BufferSize() / recordSize(sampleSize)
 
 	var rec Record
-	left := 0
-	b.ReportAllocs()
-	b.SetBytes(sampleSize)
-	b.ResetTimer()
-	for range b.N {
-		if left == 0 {
-			b.StopTimer()
-			qt.Assert(b, qt.Equals(ta.emit(b, 0, sampleSize, uint32(perFill)), xdpPass))
-			left = perFill
-			b.StartTimer()
-		}
-		if err := read(rd, &rec); err != nil {
-			b.Fatal(err)
-		}
-		left--
-	}
+	testutils.RefilledReads(b, sampleSize, perFill,
+		func() { qt.Assert(b, qt.Equals(ta.emit(b, 0, sampleSize, uint32(perFill)), xdpPass)) },
+		func() error { return read(rd, &rec) })
 }
 
 // BenchmarkReadInto is the hot path: a reused Record, no allocation, no

@@ -1,10 +1,6 @@
 package perf
 
 import (
-	"encoding/binary"
-	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -19,12 +15,7 @@ import (
 	"github.com/bpfkit/ebpf/rlimit"
 )
 
-func TestMain(m *testing.M) {
-	if err := rlimit.RemoveMemlock(); err != nil {
-		fmt.Fprintln(os.Stderr, "remove memlock:", err)
-	}
-	testutils.TestMain(m)
-}
+func TestMain(m *testing.M) { testutils.TestMain(m, rlimit.RemoveMemlock) }
 
 const maxSample = 512
 
@@ -44,19 +35,11 @@ type testArray struct {
 	payload [maxSample]byte
 }
 
-func objectPath(name string) string {
-	suffix := "el"
-	if internal.NativeEndian == binary.BigEndian {
-		suffix = "eb"
-	}
-	return filepath.Join("..", "testdata", name+"-"+suffix+".elf")
-}
-
 // newTestArray needs root; everything is closed when the test ends.
 func newTestArray(tb testing.TB) *testArray {
 	tb.Helper()
 	testutils.RequireRoot(tb)
-	spec, err := ebpf.LoadCollectionSpec(objectPath("perf"))
+	spec, err := ebpf.LoadCollectionSpec(testutils.ObjectPath("perf"))
 	qt.Assert(tb, qt.IsNil(err))
 	var ta testArray
 	err = spec.LoadAndAssign(&ta, nil)
@@ -161,13 +144,4 @@ func newTestReader(tb testing.TB, ta *testArray, perCPUBuffer int, opts ReaderOp
 	qt.Assert(tb, qt.IsNil(err))
 	tb.Cleanup(func() { rd.Close() })
 	return rd
-}
-
-// openFDs counts the process's open file descriptors, those sys.FD does
-// not track (epoll, eventfd) included.
-func openFDs(tb testing.TB) int {
-	tb.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	qt.Assert(tb, qt.IsNil(err))
-	return len(ents)
 }

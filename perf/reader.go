@@ -54,19 +54,17 @@ type ReaderOptions struct {
 // Close, Flush, Pause, Resume, SetDeadline and BufferSize may be called at
 // any time, also while a Read blocks.
 type Reader struct {
-	poller *epoll.Poller
+	// waiter blocks, holds the deadline, and keeps a deadline or flush
+	// back until the rings are empty.
+	waiter *epoll.Waiter
 
-	// closing is set by Close before anything else.
-	closing atomic.Bool
-
-	// mu serializes readers and guards what they use. When both are
-	// taken, mu comes before pauseMu.
-	mu         sync.Mutex
-	rings      []*perfEventRing // nil after Close
-	ready      []*perfEventRing // rings to drain, a stack
-	events     []unix.EpollEvent
-	scratch    [16]byte
-	pendingErr error // deadline or flush seen by Wait, returned once the rings are empty
+	// mu serializes readers and guards what they use (the waiter's Wait
+	// included). When both are taken, mu comes before pauseMu.
+	mu      sync.Mutex
+	rings   []*perfEventRing // nil after Close
+	ready   []*perfEventRing // rings to drain, a stack
+	events  []unix.EpollEvent
+	scratch [16]byte
 
 	overwritable bool
 	bufferSize   int
@@ -76,9 +74,6 @@ type Reader struct {
 	pauseMu sync.Mutex
 	array   *ebpf.Map // our own descriptor; nil after Close
 	paused  atomic.Bool
-
-	deadlineMu sync.Mutex
-	deadline   time.Time
 }
 
 // NewReader is NewReaderWithOptions with the default options.
@@ -124,7 +119,7 @@ func NewReaderWithOptions(array *ebpf.Map, perCPUBuffer int, opts ReaderOptions)
 
 	// r is built here and released on error; pr is only set on success.
 	r := &Reader{overwritable: opts.Overwritable}
-	if r.poller, err = epoll.New(); err != nil {
+	if r.waiter, err = epoll.NewWaiter("perf reader", errReaderClosed); err != nil {
 		return nil, fmt.Errorf("perf reader: %w", err)
 	}
 	defer func() {
@@ -147,7 +142,7 @@ func NewReaderWithOptions(array *ebpf.Map, perCPUBuffer int, opts ReaderOptions)
 		}
 		r.rings = append(r.rings, ring)
 		r.bufferSize = len(ring.mmap) - os.Getpagesize()
-		if err := r.poller.Add(ring.fd.Int(), len(r.rings)-1); err != nil {
+		if err := r.waiter.Add(ring.fd.Int(), len(r.rings)-1); err != nil {
 			return nil, fmt.Errorf("perf reader: CPU %d: %w", cpu, err)
 		}
 	}
@@ -187,7 +182,7 @@ func (pr *Reader) release() error {
 		errs = append(errs, ring.Close())
 	}
 	pr.rings, pr.ready = nil, nil
-	errs = append(errs, pr.poller.Close())
+	errs = append(errs, pr.waiter.Close())
 	return errors.Join(errs...)
 }
 
@@ -197,9 +192,8 @@ func (pr *Reader) release() error {
 // goroutine returns an error wrapping ErrClosed; later calls do too.
 // Closing twice is not an error.
 func (pr *Reader) Close() error {
-	pr.closing.Store(true)
 	// Wake a blocked Read and wait for it to leave epoll_wait.
-	err := pr.poller.Close()
+	err := pr.waiter.Close()
 
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
@@ -221,15 +215,7 @@ func (pr *Reader) Close() error {
 // zero time.Time removes the deadline. A Read already blocked keeps the
 // deadline it started with.
 func (pr *Reader) SetDeadline(t time.Time) {
-	pr.deadlineMu.Lock()
-	pr.deadline = t
-	pr.deadlineMu.Unlock()
-}
-
-func (pr *Reader) getDeadline() time.Time {
-	pr.deadlineMu.Lock()
-	defer pr.deadlineMu.Unlock()
-	return pr.deadline
+	pr.waiter.SetDeadline(t)
 }
 
 // Read returns the next record, blocking until a ring reaches its
@@ -279,35 +265,29 @@ func (pr *Reader) ReadInto(rec *Record) error {
 			return err
 		}
 
-		if err := pr.pendingErr; err != nil {
-			pr.pendingErr = nil
-			return err
-		}
 		if pr.overwritable {
 			pr.pauseMu.Unlock()
 		}
-		n, err := pr.poller.Wait(pr.events, pr.getDeadline())
+		n, all, err := pr.waiter.Wait(pr.events)
 		if pr.overwritable {
 			pr.pauseMu.Lock()
 		}
-		switch {
-		case err == nil:
+		if err != nil {
+			return err
+		}
+		if all {
+			// A deadline or flush: return everything that is in the
+			// rings now, then its error.
+			for _, ring := range pr.rings {
+				pr.pushReady(ring)
+			}
+		} else {
 			// A wake-up means the ring reached its watermark: drain
 			// it. The kernel reports each wake-up once, so a ring is
 			// always emptied before the next Wait.
 			for _, ev := range pr.events[:n] {
 				pr.pushReady(pr.rings[epoll.EventID(ev)])
 			}
-		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ErrFlushed):
-			// Return everything that is in the rings now, then err.
-			pr.pendingErr = err
-			for _, ring := range pr.rings {
-				pr.pushReady(ring)
-			}
-		case errors.Is(err, os.ErrClosed):
-			return errReaderClosed
-		default:
-			return fmt.Errorf("perf reader: %w", err)
 		}
 		// Resume may have been called while we waited.
 		if pr.overwritable && !pr.paused.Load() {
@@ -369,11 +349,5 @@ func (pr *Reader) BufferSize() int {
 // ErrFlushed. Several Flushes before a Read count as one. Cost: one
 // write(2) to an eventfd.
 func (pr *Reader) Flush() error {
-	if err := pr.poller.Flush(); err != nil {
-		if errors.Is(err, os.ErrClosed) {
-			return errReaderClosed
-		}
-		return fmt.Errorf("perf reader: flush: %w", err)
-	}
-	return nil
+	return pr.waiter.Flush()
 }

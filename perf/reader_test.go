@@ -12,6 +12,7 @@ import (
 
 	"github.com/bpfkit/ebpf"
 	"github.com/bpfkit/ebpf/internal/sys"
+	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
 func TestReaderSamples(t *testing.T) {
@@ -394,7 +395,7 @@ func TestNewReaderFaults(t *testing.T) {
 	checkClean := func(t *testing.T, f *fakeSyscalls, fds int) {
 		t.Helper()
 		qt.Assert(t, qt.HasLen(f.mapped, 0), qt.Commentf("mappings left"))
-		qt.Assert(t, qt.Equals(openFDs(t), fds), qt.Commentf("descriptors left"))
+		qt.Assert(t, qt.Equals(testutils.OpenFDs(t), fds), qt.Commentf("descriptors left"))
 		for _, cpu := range cpus {
 			// Deleting tells whether an entry is there: user space
 			// can't look up a perf event array.
@@ -403,7 +404,7 @@ func TestNewReaderFaults(t *testing.T) {
 	}
 
 	t.Run("perf_event_open", func(t *testing.T) {
-		fds := openFDs(t)
+		fds := testutils.OpenFDs(t)
 		f := installFakes(t, func(cpu int) error {
 			if cpu == 1 {
 				return unix.EMFILE
@@ -417,7 +418,7 @@ func TestNewReaderFaults(t *testing.T) {
 	})
 
 	t.Run("mmap", func(t *testing.T) {
-		fds := openFDs(t)
+		fds := testutils.OpenFDs(t)
 		f := installFakes(t, noErr, func(n int) error {
 			if n == 2 {
 				return unix.ENOMEM
@@ -432,7 +433,7 @@ func TestNewReaderFaults(t *testing.T) {
 
 	t.Run("map update", func(t *testing.T) {
 		for n := 1; n <= len(cpus); n++ {
-			fds := openFDs(t)
+			fds := testutils.OpenFDs(t)
 			f := installFakes(t, noErr, noErr)
 			calls := 0
 			restore := sys.InjectFaults(func(cmd sys.Cmd, _ int) error {
@@ -470,7 +471,7 @@ func TestNewReaderFaults(t *testing.T) {
 	})
 
 	t.Run("all CPUs offline", func(t *testing.T) {
-		fds := openFDs(t)
+		fds := testutils.OpenFDs(t)
 		f := installFakes(t, func(int) error { return unix.ENODEV }, noErr)
 		_, err := NewReader(ta.Events, 4096)
 		qt.Assert(t, qt.ErrorMatches(err, `perf reader: no online CPU among the first \d+`))

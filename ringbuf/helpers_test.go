@@ -1,10 +1,6 @@
 package ringbuf
 
 import (
-	"encoding/binary"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/go-quicktest/qt"
@@ -16,12 +12,7 @@ import (
 	"github.com/bpfkit/ebpf/rlimit"
 )
 
-func TestMain(m *testing.M) {
-	if err := rlimit.RemoveMemlock(); err != nil {
-		fmt.Fprintln(os.Stderr, "remove memlock:", err)
-	}
-	testutils.TestMain(m)
-}
+func TestMain(m *testing.M) { testutils.TestMain(m, rlimit.RemoveMemlock) }
 
 // Commands of testdata/ringbuf.c.
 const (
@@ -52,19 +43,11 @@ type testRing struct {
 	payload [maxSample]byte
 }
 
-func objectPath(name string) string {
-	suffix := "el"
-	if internal.NativeEndian == binary.BigEndian {
-		suffix = "eb"
-	}
-	return filepath.Join("..", "testdata", name+"-"+suffix+".elf")
-}
-
 // newTestRing needs root; everything is closed when the test ends.
 func newTestRing(tb testing.TB, size uint32) *testRing {
 	tb.Helper()
 	testutils.RequireRoot(tb)
-	spec, err := ebpf.LoadCollectionSpec(objectPath("ringbuf"))
+	spec, err := ebpf.LoadCollectionSpec(testutils.ObjectPath("ringbuf"))
 	qt.Assert(tb, qt.IsNil(err))
 	spec.Maps["events"].MaxEntries = size
 
@@ -133,15 +116,6 @@ func newTestReader(tb testing.TB, tr *testRing) *Reader {
 	qt.Assert(tb, qt.IsNil(err))
 	tb.Cleanup(func() { rd.Close() })
 	return rd
-}
-
-// openFDs counts the process's open file descriptors, those that
-// sys.FD does not track (epoll, eventfd, perf events) included.
-func openFDs(tb testing.TB) int {
-	tb.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	qt.Assert(tb, qt.IsNil(err))
-	return len(ents)
 }
 
 // sameSample compares samples, a nil and an empty one being the same.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -45,24 +44,19 @@ type Record struct {
 // SetDeadline, AvailableBytes and BufferSize may be called at any time,
 // also while a Read blocks.
 type Reader struct {
-	poller *epoll.Poller
+	// waiter blocks, holds the deadline, and keeps a deadline or flush
+	// back until the ring is empty.
+	waiter *epoll.Waiter
 
-	// closing is set by Close before anything else, so that a Read
-	// waiting for a record to be committed gives up.
-	closing atomic.Bool
-
-	// mu serializes readers and guards what they use.
-	mu         sync.Mutex
-	ring       *ringReader // nil after Close; also guarded by mapMu
-	events     [1]unix.EpollEvent
-	pendingErr error // deadline or flush seen by Wait, returned once the ring is empty
+	// mu serializes readers and guards what they use (the waiter's Wait
+	// included).
+	mu     sync.Mutex
+	ring   *ringReader // nil after Close; also guarded by mapMu
+	events [1]unix.EpollEvent
 
 	// mapMu keeps the mapping alive under AvailableBytes, which does not
 	// take mu so that it never waits for a blocked Read.
 	mapMu sync.RWMutex
-
-	deadlineMu sync.Mutex
-	deadline   time.Time
 
 	bufferSize int
 }
@@ -87,21 +81,21 @@ func NewReader(ringbufMap *ebpf.Map) (*Reader, error) {
 		return nil, fmt.Errorf("ringbuf: map %v: size %d is not a power of two multiple of the page size", ringbufMap, size)
 	}
 
-	poller, err := epoll.New()
+	waiter, err := epoll.NewWaiter("ringbuf", errReaderClosed)
 	if err != nil {
 		return nil, fmt.Errorf("ringbuf: %w", err)
 	}
-	if err := poller.Add(ringbufMap.FD(), 0); err != nil {
-		poller.Close()
+	if err := waiter.Add(ringbufMap.FD(), 0); err != nil {
+		waiter.Close()
 		return nil, fmt.Errorf("ringbuf: map %v: %w", ringbufMap, err)
 	}
 	ring, err := newRingReader(ringbufMap.FD(), size)
 	if err != nil {
-		poller.Close()
+		waiter.Close()
 		return nil, fmt.Errorf("ringbuf: map %v: %w", ringbufMap, err)
 	}
 	return &Reader{
-		poller:     poller,
+		waiter:     waiter,
 		ring:       ring,
 		bufferSize: int(size),
 	}, nil
@@ -111,10 +105,10 @@ func NewReader(ringbufMap *ebpf.Map) (*Reader, error) {
 // blocked in another goroutine returns an error wrapping ErrClosed; later
 // calls do too. Closing twice is not an error.
 func (r *Reader) Close() error {
-	r.closing.Store(true)
-	// Closing the poller wakes a blocked Read and waits for it to leave
-	// epoll_wait; it then releases mu.
-	err := r.poller.Close()
+	// Closing the waiter wakes a blocked Read and waits for it to leave
+	// epoll_wait; it then releases mu. A Read spinning on a reserved
+	// record sees Closing and gives up.
+	err := r.waiter.Close()
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -136,15 +130,7 @@ func (r *Reader) Close() error {
 // at once when the ring is empty; the zero time.Time removes the deadline.
 // A Read already blocked keeps the deadline it started with.
 func (r *Reader) SetDeadline(t time.Time) {
-	r.deadlineMu.Lock()
-	r.deadline = t
-	r.deadlineMu.Unlock()
-}
-
-func (r *Reader) getDeadline() time.Time {
-	r.deadlineMu.Lock()
-	defer r.deadlineMu.Unlock()
-	return r.deadline
+	r.waiter.SetDeadline(t)
 }
 
 // Read returns the next record, blocking until there is one. It allocates
@@ -185,7 +171,7 @@ func (r *Reader) ReadInto(rec *Record) error {
 			// submit or discard, which the verifier guarantees will
 			// come. Waiting in epoll would not help: the ring reads as
 			// ready as long as the reservation is published.
-			if r.closing.Load() {
+			if r.waiter.Closing() {
 				return errReaderClosed
 			}
 			if spins++; spins > 100 {
@@ -197,20 +183,10 @@ func (r *Reader) ReadInto(rec *Record) error {
 			return err
 		}
 
-		if err := r.pendingErr; err != nil {
-			r.pendingErr = nil
+		// After a deadline or flush, the next turn reads what the ring
+		// holds now; the Wait after that returns the error.
+		if _, _, err := r.waiter.Wait(r.events[:]); err != nil {
 			return err
-		}
-		_, err = r.poller.Wait(r.events[:], r.getDeadline())
-		switch {
-		case err == nil:
-		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ErrFlushed):
-			// Report it once the records now in the ring are read.
-			r.pendingErr = err
-		case errors.Is(err, os.ErrClosed):
-			return errReaderClosed
-		default:
-			return fmt.Errorf("ringbuf: %w", err)
 		}
 	}
 }
@@ -225,13 +201,7 @@ func (r *Reader) BufferSize() int {
 // in the ring now and then ErrFlushed. Several Flushes before a Read count
 // as one. Cost: one write(2) to an eventfd.
 func (r *Reader) Flush() error {
-	if err := r.poller.Flush(); err != nil {
-		if errors.Is(err, os.ErrClosed) {
-			return errReaderClosed
-		}
-		return fmt.Errorf("ringbuf: flush: %w", err)
-	}
-	return nil
+	return r.waiter.Flush()
 }
 
 // AvailableBytes returns how many bytes are waiting in the ring buffer:

@@ -263,7 +263,7 @@ func TestNewReaderErrors(t *testing.T) {
 	qt.Assert(t, qt.ErrorMatches(err, "ringbuf: nil map"))
 
 	tr := newTestRing(t, 16384)
-	fds := openFDs(t)
+	fds := testutils.OpenFDs(t)
 	defer func() { mmap, munmap = unix.Mmap, unix.Munmap }()
 	for fail := 1; fail <= 2; fail++ {
 		calls, mapped := 0, map[*byte]bool{}
@@ -285,6 +285,6 @@ func TestNewReaderErrors(t *testing.T) {
 		qt.Assert(t, qt.ErrorIs(err, unix.ENOMEM))
 		qt.Assert(t, qt.ErrorMatches(err, `ringbuf: map RingBuf\(events\)#fd \d+: mmap .*: cannot allocate memory`))
 		qt.Assert(t, qt.HasLen(mapped, 0), qt.Commentf("mmap %d failed: mappings left", fail))
-		qt.Assert(t, qt.Equals(openFDs(t), fds), qt.Commentf("mmap %d failed: descriptors left", fail))
+		qt.Assert(t, qt.Equals(testutils.OpenFDs(t), fds), qt.Commentf("mmap %d failed: descriptors left", fail))
 	}
 }

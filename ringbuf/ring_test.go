@@ -209,13 +209,13 @@ func TestReadRecordCorrupt(t *testing.T) {
 	}
 }
 
-// newFakeReader is a Reader over a fake ring: a real poller with nothing
+// newFakeReader is a Reader over a fake ring: a real waiter with nothing
 // added, so only Flush, Close and deadlines wake it.
 func newFakeReader(t *testing.T, f *fakeRing) *Reader {
 	t.Helper()
-	p, err := epoll.New()
+	w, err := epoll.NewWaiter("ringbuf", errReaderClosed)
 	qt.Assert(t, qt.IsNil(err))
-	r := &Reader{poller: p, ring: f.rr, bufferSize: int(f.rr.size)}
+	r := &Reader{waiter: w, ring: f.rr, bufferSize: int(f.rr.size)}
 	t.Cleanup(func() { r.Close() })
 	return r
 }

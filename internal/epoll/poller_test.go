@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-quicktest/qt"
 	"golang.org/x/sys/unix"
+
+	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
 func newPoller(tb testing.TB) *Poller {
@@ -211,20 +213,13 @@ func TestErrors(t *testing.T) {
 	qt.Assert(t, qt.ErrorMatches(err, "epoll add fd -1: bad file descriptor"))
 }
 
-func openFds(tb testing.TB) int {
-	tb.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	qt.Assert(tb, qt.IsNil(err))
-	return len(entries)
-}
-
 func TestCloseReleasesFds(t *testing.T) {
-	before := openFds(t)
+	before := testutils.OpenFDs(t)
 	p, err := New()
 	qt.Assert(t, qt.IsNil(err))
-	qt.Assert(t, qt.Equals(openFds(t), before+3))
+	qt.Assert(t, qt.Equals(testutils.OpenFDs(t), before+3))
 	qt.Assert(t, qt.IsNil(p.Close()))
-	qt.Assert(t, qt.Equals(openFds(t), before))
+	qt.Assert(t, qt.Equals(testutils.OpenFDs(t), before))
 }
 
 func BenchmarkWait(b *testing.B) {

@@ -15,8 +15,18 @@ import (
 //
 //	func TestMain(m *testing.M) { testutils.TestMain(m) }
 //
-// The leaked FDs are listed with the stacks that created them.
-func TestMain(m *testing.M) {
+// The leaked FDs are listed with the stacks that created them. Each of
+// setup runs first, in order; a failure is printed and the tests run
+// anyway (they then fail where the setup was needed). Packages that load
+// objects pass rlimit.RemoveMemlock, which kernels before 5.11 need:
+//
+//	func TestMain(m *testing.M) { testutils.TestMain(m, rlimit.RemoveMemlock) }
+func TestMain(m *testing.M, setup ...func() error) {
+	for i, fn := range setup {
+		if err := fn(); err != nil {
+			fmt.Fprintf(os.Stderr, "test setup %d: %v\n", i, err)
+		}
+	}
 	sys.EnableFDLeakTracking()
 	code := m.Run()
 	if leaks := sys.LeakedFDs(); len(leaks) > 0 {
@@ -58,4 +68,17 @@ func CheckNoOpenFDs(tb testing.TB) func() {
 			tb.Errorf("%d file descriptor(s) still open:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
 		}
 	}
+}
+
+// OpenFDs counts the process's open file descriptors (the entries of
+// /proc/self/fd), those sys.FD does not track (epoll instances, eventfds,
+// perf events, pipes) included. Tests compare counts before and after an
+// operation to prove that its error paths close what they opened.
+func OpenFDs(tb testing.TB) int {
+	tb.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(ents)
 }
