@@ -336,17 +336,10 @@ func explainMapCreateError(spec *MapSpec, attr *sys.MapCreateAttr, err error) er
 		return fmt.Errorf("create: %w", err)
 	}
 	var missing error
-	switch {
-	case spec.Type == StructOpsMap && spec.Flags&sys.BPF_F_LINK != 0:
+	if spec.Type == StructOpsMap && spec.Flags&sys.BPF_F_LINK != 0 {
 		missing = haveStructOpsLinkMaps()
-	case spec.Flags&sys.BPF_F_RDONLY_PROG != 0 || spec.Flags&sys.BPF_F_WRONLY_PROG != 0:
-		missing = haveMapMutabilityModifiers()
-	case spec.Flags&sys.BPF_F_MMAPABLE != 0:
-		missing = haveMmapableMaps()
-	case spec.Flags&sys.BPF_F_INNER_MAP != 0:
-		missing = haveInnerMaps()
-	case spec.Flags&sys.BPF_F_NO_PREALLOC != 0:
-		missing = haveNoPreallocMaps()
+	} else {
+		missing = missingMapFlag(spec.Flags)
 	}
 	if errors.Is(missing, ErrNotSupported) {
 		return fmt.Errorf("create: %w", missing)

@@ -476,6 +476,8 @@ func TestMapCreateErrors(t *testing.T) {
 		{"struct_ops without type", &MapSpec{Type: StructOpsMap, KeySize: 4, ValueSize: 4, MaxEntries: 1}, `.*StructOpsMap: the Value type must be the named struct the map implements`},
 		{"struct_ops unknown", &MapSpec{Type: StructOpsMap, Value: &btf.Struct{Name: "no_such_ops"}}, `map \(unnamed\): StructOpsMap: the kernel has no struct_ops type no_such_ops \(bpf_struct_ops_no_such_ops is not in its BTF; types of kernel modules are not supported\): not supported`},
 		{"nil", nil, `map \(unnamed\): nil MapSpec`},
+		// The kernel has the flag, just not for hashes: no feature to blame.
+		{"flag of arrays", &MapSpec{Name: "f", Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Flags: sys.BPF_F_MMAPABLE}, `map "f": create: invalid argument`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -488,6 +490,18 @@ func TestMapCreateErrors(t *testing.T) {
 	spec := &MapSpec{Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Extra: bytes.NewReader([]byte{0, 0})}
 	newTestMap(t, spec)
 	qt.Assert(t, qt.Equals(spec.Extra.Len(), 2))
+}
+
+// TestMissingMapFlag: the kernel has every flag of the shared probe table
+// (the newest, BPF_F_INNER_MAP, is from 5.10); flags without a probe are
+// passed over.
+func TestMissingMapFlag(t *testing.T) {
+	testutils.RequireRoot(t)
+	qt.Assert(t, qt.IsNil(missingMapFlag(0)))
+	all := uint32(sys.BPF_F_NO_PREALLOC | sys.BPF_F_RDONLY_PROG | sys.BPF_F_WRONLY_PROG | sys.BPF_F_MMAPABLE | sys.BPF_F_INNER_MAP)
+	qt.Assert(t, qt.IsNil(missingMapFlag(all|1<<30)))
+	qt.Assert(t, qt.IsNil(haveMapMutabilityModifiers()))
+	qt.Assert(t, qt.IsNil(haveMmapableMaps()))
 }
 
 func TestMapObjName(t *testing.T) {

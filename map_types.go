@@ -113,38 +113,41 @@ func haveMapType(mt MapType) error {
 	return err
 }
 
-// probeMapCreate creates a map and closes it. EINVAL and E2BIG (an attr
-// longer than the kernel's, with non-zero bytes it doesn't know) mean the
-// kernel lacks what the attr asks for.
-func probeMapCreate(attr *sys.MapCreateAttr) error {
-	return typeprobe.CreateMap(attr)
+// missingMapFlag returns the error of the lowest flag in flags that the
+// kernel lacks, or nil. Flags come from internal/typeprobe's memoized
+// table, shared with features.HaveMapFlag; flags it has no probe for are
+// passed over.
+func missingMapFlag(flags uint32) error {
+	for flag := uint32(1); flag != 0; flag <<= 1 {
+		if flags&flag == 0 {
+			continue
+		}
+		if err := typeprobe.HaveMapFlag(flag); errors.Is(err, ErrNotSupported) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Probes for map creation features, each with the kernel that added it.
-// Names are probed by haveObjName and objNameAllowsDot (syscalls.go).
+// Names are probed by haveObjName and objNameAllowsDot (syscalls.go), map
+// flags by missingMapFlag.
 var (
-	// haveMapMutabilityModifiers: BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG and
-	// BPF_MAP_FREEZE (5.2).
-	haveMapMutabilityModifiers = internal.NewFeatureTest("read-only maps (BPF_F_RDONLY_PROG and freezing)", func() error {
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 1, MapFlags: sys.BPF_F_RDONLY_PROG})
+	// haveMapMutabilityModifiers: BPF_MAP_FREEZE came with
+	// BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG (5.2), so the flag's probe
+	// answers for it.
+	haveMapMutabilityModifiers = internal.NewFeatureTest("freezing maps (BPF_MAP_FREEZE)", func() error {
+		if err := typeprobe.HaveMapFlag(sys.BPF_F_RDONLY_PROG); errors.Is(err, ErrNotSupported) {
+			return internal.ErrNotSupported
+		} else if err != nil {
+			return err
+		}
+		return nil
 	}, "5.2")
 
 	// haveMmapableMaps: arrays with BPF_F_MMAPABLE can be memory-mapped
-	// (5.5).
-	haveMmapableMaps = internal.NewFeatureTest("memory-mapped arrays (BPF_F_MMAPABLE)", func() error {
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 1, MapFlags: sys.BPF_F_MMAPABLE})
-	}, "5.5")
-
-	// haveInnerMaps: BPF_F_INNER_MAP lets inner maps of an array of maps
-	// differ in max_entries (5.10).
-	haveInnerMaps = internal.NewFeatureTest("inner maps of any size (BPF_F_INNER_MAP)", func() error {
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 1, MapFlags: sys.BPF_F_INNER_MAP})
-	}, "5.10")
-
-	// haveNoPreallocMaps: hash maps may be allocated lazily (4.6).
-	haveNoPreallocMaps = internal.NewFeatureTest("lazily allocated maps (BPF_F_NO_PREALLOC)", func() error {
-		return probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_HASH, KeySize: 4, ValueSize: 4, MaxEntries: 1, MapFlags: sys.BPF_F_NO_PREALLOC})
-	}, "4.6")
+	// (5.5); the loader makes data sections mmapable where it can.
+	haveMmapableMaps = func() error { return typeprobe.HaveMapFlag(sys.BPF_F_MMAPABLE) }
 
 	// haveStructOpsLinkMaps: struct_ops maps with BPF_F_LINK, registered by
 	// a link instead of by writing their value (6.4). Older kernels refuse
@@ -154,7 +157,7 @@ var (
 		if err := haveMapType(StructOpsMap); err != nil {
 			return err
 		}
-		err := probeMapCreate(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_STRUCT_OPS, KeySize: 4, ValueSize: 4, MaxEntries: 1, MapFlags: sys.BPF_F_LINK, BtfVmlinuxValueTypeId: 1})
+		err := typeprobe.CreateMap(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_STRUCT_OPS, KeySize: 4, ValueSize: 4, MaxEntries: 1, MapFlags: sys.BPF_F_LINK, BtfVmlinuxValueTypeId: 1})
 		if errors.Is(err, sys.ENOTSUPP) {
 			return nil
 		}

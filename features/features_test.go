@@ -18,12 +18,7 @@ import (
 	"github.com/bpfkit/ebpf/rlimit"
 )
 
-func TestMain(m *testing.M) {
-	if err := rlimit.RemoveMemlock(); err != nil {
-		fmt.Fprintln(os.Stderr, "remove memlock:", err)
-	}
-	testutils.TestMain(m)
-}
+func TestMain(m *testing.M) { testutils.TestMain(m, rlimit.RemoveMemlock) }
 
 // checkPresent fails unless err is nil; a program type this kernel
 // forbids even to root skips.
@@ -67,7 +62,13 @@ func TestHaveMapFlag(t *testing.T) {
 	testutils.RequireRoot(t)
 	for _, flag := range []MapFlags{BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_F_MMAPABLE, BPF_F_INNER_MAP} {
 		t.Run(fmt.Sprint(flag), func(t *testing.T) {
-			qt.Assert(t, qt.IsNil(HaveMapFlag(flag)))
+			err := HaveMapFlag(flag)
+			if version, _ := typeprobe.MapFlagVersion(uint32(flag)); !typeprobe.KernelAtLeast(version) {
+				qt.Assert(t, qt.ErrorIs(err, ebpf.ErrNotSupported))
+				qt.Assert(t, qt.ErrorMatches(err, `map flag BPF_F_\w+ \(.*\) not supported \(requires >= v`+version+`\)`))
+				return
+			}
+			qt.Assert(t, qt.IsNil(err))
 		})
 	}
 	err := HaveMapFlag(1 << 30)

@@ -1,10 +1,7 @@
 package features
 
 import (
-	"fmt"
-
 	"github.com/bpfkit/ebpf"
-	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/typeprobe"
 )
@@ -41,39 +38,12 @@ const (
 )
 
 // HaveMapFlag reports whether the kernel accepts flag when creating a map;
-// see the package documentation for what the error means. flag must be
-// one of the constants of this package, else the error does not wrap
-// ebpf.ErrNotSupported. One bpf(2) call the first time.
+// see the package documentation for what the error means ("map flag
+// BPF_F_MMAPABLE (memory-mapped arrays) not supported (requires >= v5.5)").
+// flag must be one of the constants of this package, else the error does
+// not wrap ebpf.ErrNotSupported. The probes and their answers are shared
+// with the root package (internal/typeprobe), which uses them to explain
+// failed map creations: one bpf(2) call per flag and process.
 func HaveMapFlag(flag MapFlags) (err error) {
-	return mapFlagMatrix.Result(flag)
-}
-
-// probeMapFlag creates an array (or a hash, for flags about hashes) with
-// the flag. Unknown flags make the kernel answer EINVAL.
-func probeMapFlag(typ sys.MapType, flag MapFlags) error {
-	return typeprobe.CreateMap(&sys.MapCreateAttr{MapType: typ, KeySize: 4, ValueSize: 4, MaxEntries: 1, MapFlags: uint32(flag)})
-}
-
-var mapFlagMatrix = internal.FeatureMatrix[MapFlags]{
-	BPF_F_NO_PREALLOC: {Name: "BPF_F_NO_PREALLOC", Version: "4.6", Fn: func() error {
-		return probeMapFlag(sys.BPF_MAP_TYPE_HASH, BPF_F_NO_PREALLOC)
-	}},
-	BPF_F_RDONLY_PROG: {Name: "BPF_F_RDONLY_PROG", Version: "5.2", Fn: func() error {
-		return probeMapFlag(sys.BPF_MAP_TYPE_ARRAY, BPF_F_RDONLY_PROG)
-	}},
-	BPF_F_WRONLY_PROG: {Name: "BPF_F_WRONLY_PROG", Version: "5.2", Fn: func() error {
-		return probeMapFlag(sys.BPF_MAP_TYPE_ARRAY, BPF_F_WRONLY_PROG)
-	}},
-	BPF_F_MMAPABLE: {Name: "BPF_F_MMAPABLE", Version: "5.5", Fn: func() error {
-		return probeMapFlag(sys.BPF_MAP_TYPE_ARRAY, BPF_F_MMAPABLE)
-	}},
-	BPF_F_INNER_MAP: {Name: "BPF_F_INNER_MAP", Version: "5.10", Fn: func() error {
-		return probeMapFlag(sys.BPF_MAP_TYPE_ARRAY, BPF_F_INNER_MAP)
-	}},
-}
-
-func init() {
-	for _, ft := range mapFlagMatrix {
-		ft.Name = fmt.Sprintf("map flag %s", ft.Name)
-	}
+	return typeprobe.HaveMapFlag(uint32(flag))
 }

@@ -1,8 +1,9 @@
-// Package typeprobe asks the running kernel which map and program types it
-// has, once per process: one memoized table keyed by sys.MapType and
-// sys.ProgType, shared by the root package (which explains failed loads
-// with it) and features (which answers users), so that both probe each
-// type at most once and word the answer alike.
+// Package typeprobe asks the running kernel which map and program types,
+// and which map flags, it has, once per process: memoized tables keyed by
+// sys.MapType, sys.ProgType and the BPF_F_* value, shared by the root
+// package (which explains failed loads with them) and features (which
+// answers users), so that both probe each at most once and word the answer
+// alike.
 //
 // It sits below the objects, beside internal/sys: it may import internal,
 // internal/sys and asm (to encode the throwaway program); it must never

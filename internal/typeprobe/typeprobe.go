@@ -13,11 +13,11 @@ import (
 	"github.com/bpfkit/ebpf/internal/sys"
 )
 
-// ErrUnknown is returned for a type the table has no probe for: a value
-// the library doesn't know, or a type whose probe needs the loader. It
-// doesn't wrap internal.ErrNotSupported: callers decide what an unknown
-// type means.
-var ErrUnknown = errors.New("no probe for the type")
+// ErrUnknown is returned for a type or flag the tables have no probe for:
+// a value the library doesn't know, or a type whose probe needs the
+// loader. It doesn't wrap internal.ErrNotSupported: callers decide what an
+// unknown type means.
+var ErrUnknown = errors.New("no probe known")
 
 // Named is a map or program type of the root package: a kernel enum value
 // with its Go name, which the probe's error uses ("map type RingBuf").
@@ -59,8 +59,10 @@ func CreateMap(attr *sys.MapCreateAttr) error {
 	return err
 }
 
-// returnZero is "r0 = 0; exit", encoded for the host.
-var returnZero = sync.OnceValues(func() ([]byte, error) {
+// ReturnZero returns "r0 = 0; exit", the smallest program every type
+// accepts, encoded for the host (once per process; the caller must not
+// modify the bytes).
+var ReturnZero = sync.OnceValues(func() ([]byte, error) {
 	insns := asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}
 	var buf bytes.Buffer
 	if err := insns.Marshal(&buf, internal.NativeEndian); err != nil {
@@ -75,7 +77,7 @@ var returnZero = sync.OnceValues(func() ([]byte, error) {
 // doesn't support it: the error is internal.ErrNotSupported. Other errors
 // are returned as they are.
 func LoadProgram(typ sys.ProgType, attach sys.AttachType, flags uint32) error {
-	code, err := returnZero()
+	code, err := ReturnZero()
 	if err != nil {
 		return err
 	}
@@ -93,7 +95,15 @@ func LoadProgram(typ sys.ProgType, attach sys.AttachType, flags uint32) error {
 			attr.KernVersion = v.Kernel()
 		}
 	}
-	fd, err := sys.ProgLoad(&attr)
+	return Load(&attr)
+}
+
+// Load runs BPF_PROG_LOAD with attr and closes the program: the probe of
+// a feature that a program attribute asks for. EINVAL and E2BIG mean the
+// kernel lacks it (internal.ErrNotSupported); other errors are returned
+// as they are.
+func Load(attr *sys.ProgLoadAttr) error {
+	fd, err := sys.ProgLoad(attr)
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
 		return internal.ErrNotSupported
 	}

@@ -95,6 +95,40 @@ func TestHaveProgType(t *testing.T) {
 	qt.Assert(t, qt.IsFalse(errors.Is(err, internal.ErrNotSupported)))
 }
 
+// TestHaveMapFlag probes every map flag of the table: kernels since its
+// version accept it. A second call makes no system call.
+func TestHaveMapFlag(t *testing.T) {
+	testutils.RequireRoot(t)
+	for flag, f := range mapFlags {
+		t.Run(f.name, func(t *testing.T) {
+			version, ok := MapFlagVersion(flag)
+			qt.Assert(t, qt.IsTrue(ok))
+			err := HaveMapFlag(flag)
+			if KernelAtLeast(version) {
+				qt.Assert(t, qt.IsNil(err))
+			} else {
+				qt.Assert(t, qt.ErrorIs(err, internal.ErrNotSupported))
+				qt.Assert(t, qt.ErrorMatches(err, `map flag BPF_F_\w+ \([^)]+\) not supported \(requires >= v`+version+`\)`))
+			}
+			qt.Assert(t, qt.Equals(countCalls(func() { qt.Assert(t, qt.Equals(HaveMapFlag(flag), err)) }), 0))
+		})
+	}
+	for _, flag := range []uint32{0, sys.BPF_F_NO_PREALLOC | sys.BPF_F_MMAPABLE, 1 << 30} {
+		err := HaveMapFlag(flag)
+		qt.Assert(t, qt.ErrorIs(err, ErrUnknown))
+		qt.Assert(t, qt.IsFalse(errors.Is(err, internal.ErrNotSupported)))
+		_, ok := MapFlagVersion(flag)
+		qt.Assert(t, qt.IsFalse(ok))
+	}
+	qt.Assert(t, qt.ErrorMatches(HaveMapFlag(1<<30), `map flag 0x40000000: no probe known`))
+
+	// A flag no kernel has yet: the error names it and the kernel.
+	future := newMapFlag(1<<30, "BPF_F_FUTURE", "tomorrow's maps", "99.0", sys.BPF_MAP_TYPE_ARRAY)
+	err := future.result(future.name)
+	qt.Assert(t, qt.ErrorIs(err, internal.ErrNotSupported))
+	qt.Assert(t, qt.ErrorMatches(err, `map flag BPF_F_FUTURE \(tomorrow's maps\) not supported \(requires >= v99.0\)`))
+}
+
 func TestConfigured(t *testing.T) {
 	notThere := func() error { return internal.ErrNotSupported }
 	for _, tc := range []struct {
