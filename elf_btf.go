@@ -196,25 +196,25 @@ func (r *elfReader) extInfos(section string) extCursor {
 	return extCursor{funcs, lines, relos}
 }
 
-// assign attaches the records of the instruction at raw, counted from the
-// start of the section, to ins. Instructions must come in order; records
+// assign records, in b, the records of the instruction at raw, counted
+// from the start of the section. Instructions must come in order; records
 // that point between instructions are dropped.
-func (c *extCursor) assign(ins *asm.Instruction, raw asm.RawInstructionOffset) {
+func (c *extCursor) assign(b *asm.MetadataBuilder, raw asm.RawInstructionOffset) {
 	for len(c.funcs) > 0 && c.funcs[0].Offset <= raw {
 		if c.funcs[0].Offset == raw {
-			*ins = btf.WithFuncMetadata(*ins, c.funcs[0].Func)
+			btf.SetFuncMetadata(b, c.funcs[0].Func)
 		}
 		c.funcs = c.funcs[1:]
 	}
 	for len(c.lines) > 0 && c.lines[0].Offset <= raw {
 		if c.lines[0].Offset == raw {
-			*ins = ins.WithSource(c.lines[0].Line)
+			b.SetSource(c.lines[0].Line)
 		}
 		c.lines = c.lines[1:]
 	}
 	for len(c.relos) > 0 && c.relos[0].Offset <= raw {
 		if c.relos[0].Offset == raw {
-			*ins = btf.WithCORERelocationMetadata(*ins, c.relos[0].Relo)
+			btf.SetCORERelocationMetadata(b, c.relos[0].Relo)
 		}
 		c.relos = c.relos[1:]
 	}

@@ -114,6 +114,7 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 	relocs := r.relocs[index]
 	next := 0
 	ext := r.extInfos(sec.name)
+	mb := &r.meta
 	var prev *elfSymbol
 	for _, si := range syms {
 		sym := &r.symbols[si]
@@ -140,8 +141,6 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", what, sym.name, err)
 		}
-		insns[0] = insns[0].WithSymbol(sym.name)
-
 		var (
 			refs []string
 			raw  asm.RawInstructionOffset
@@ -149,25 +148,32 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 		for j := range insns {
 			ins := &insns[j]
 			off := sym.value + raw.Bytes()
+			// Everything the instruction is annotated with goes into one
+			// metadata table.
+			mb.Reset(ins.Metadata)
+			if j == 0 {
+				mb.SetSymbol(sym.name)
+			}
 			if next < len(relocs) && relocs[next].offset < off {
 				return nil, fmt.Errorf("%s %q: relocation at offset %d does not point at an instruction", what, sym.name, relocs[next].offset)
 			}
 			if next < len(relocs) && relocs[next].offset == off {
-				if err := r.relocate(ins, relocs[next], index, off); err != nil {
+				if err := r.relocate(ins, mb, relocs[next], index, off); err != nil {
 					return nil, fmt.Errorf("%s %q: instruction %d: %w", what, sym.name, raw, err)
 				}
 				next++
 			} else if ins.IsFunctionReference() && ins.Constant != -1 {
-				if err := r.relocateRelative(ins, index, off); err != nil {
+				if err := r.relocateRelative(ins, mb, index, off); err != nil {
 					return nil, fmt.Errorf("%s %q: instruction %d: %w", what, sym.name, raw, err)
 				}
 			}
+			ext.assign(mb, asm.RawInstructionOffset(off/asm.InstructionSize))
+			ins.Metadata = mb.Build()
 			if ins.IsFunctionReference() && ins.Constant == -1 {
 				if ref := ins.Reference(); ref != "" {
 					refs = append(refs, ref)
 				}
 			}
-			ext.assign(ins, asm.RawInstructionOffset(off/asm.InstructionSize))
 			raw += ins.Width()
 		}
 		slices.Sort(refs)
@@ -181,12 +187,12 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 }
 
 // relocate applies the relocation of the instruction at off in a program
-// section.
-func (r *elfReader) relocate(ins *asm.Instruction, rel elfReloc, section int, off uint64) error {
+// section; what it annotates the instruction with goes to mb.
+func (r *elfReader) relocate(ins *asm.Instruction, mb *asm.MetadataBuilder, rel elfReloc, section int, off uint64) error {
 	sym := &r.symbols[rel.symbol]
 	name := r.symbolName(sym)
 	if sym.section == elf.SHN_UNDEF {
-		return r.relocateExtern(ins, sym)
+		return r.relocateExtern(ins, mb, sym)
 	}
 	target := r.section(sym.section)
 	if target == nil {
@@ -218,7 +224,7 @@ func (r *elfReader) relocate(ins *asm.Instruction, rel elfReloc, section int, of
 			return fmt.Errorf("reference to unknown map %q", name)
 		}
 		ins.Src = asm.PseudoMapFD
-		*ins = ins.WithReference(name)
+		mb.SetReference(name)
 		return nil
 
 	case dataSection:
@@ -242,7 +248,7 @@ func (r *elfReader) relocate(ins *asm.Instruction, rel elfReloc, section int, of
 		}
 		ins.Src = asm.PseudoMapValue
 		ins.Constant = int64(offset << 32)
-		*ins = ins.WithReference(target.name)
+		mb.SetReference(target.name)
 		return nil
 
 	case programSection:
@@ -271,7 +277,7 @@ func (r *elfReader) relocate(ins *asm.Instruction, rel elfReloc, section int, of
 			return fmt.Errorf("no function at offset %d of section %q", targetOff, target.name)
 		}
 		ins.Constant = -1
-		*ins = ins.WithReference(fn.name)
+		mb.SetReference(fn.name)
 		return nil
 	}
 
@@ -281,7 +287,7 @@ func (r *elfReader) relocate(ins *asm.Instruction, rel elfReloc, section int, of
 // relocateRelative turns a call of, or a load of the address of, a function
 // of the same section that has no relocation (older LLVM, inline assembly)
 // into a reference by name.
-func (r *elfReader) relocateRelative(ins *asm.Instruction, section int, off uint64) error {
+func (r *elfReader) relocateRelative(ins *asm.Instruction, mb *asm.MetadataBuilder, section int, off uint64) error {
 	target := int64(off) + (int64(int32(ins.Constant))+1)*asm.InstructionSize
 	if target < 0 {
 		return fmt.Errorf("call of offset %d, before the start of the section", target)
@@ -291,14 +297,14 @@ func (r *elfReader) relocateRelative(ins *asm.Instruction, section int, off uint
 		return fmt.Errorf("call of offset %d, where no function starts", target)
 	}
 	ins.Constant = -1
-	*ins = ins.WithReference(fn.name)
+	mb.SetReference(fn.name)
 	return nil
 }
 
 // relocateExtern handles references to undefined symbols: .kconfig and
 // .ksyms externs, calls of functions declared but not defined, and symbols
 // that inline assembly refers to.
-func (r *elfReader) relocateExtern(ins *asm.Instruction, sym *elfSymbol) error {
+func (r *elfReader) relocateExtern(ins *asm.Instruction, mb *asm.MetadataBuilder, sym *elfSymbol) error {
 	name := sym.name
 	bind := sym.binding()
 	if bind != elf.STB_GLOBAL && bind != elf.STB_WEAK {
@@ -322,15 +328,15 @@ func (r *elfReader) relocateExtern(ins *asm.Instruction, sym *elfSymbol) error {
 		default:
 			return fmt.Errorf("kfunc %q is used by %v, which is neither a call nor a 64-bit load", name, ins.OpCode)
 		}
-		ins.Metadata.Set(kfuncMetaKey{}, &kfuncMeta{Binding: bind, Func: ks})
-		*ins = ins.WithReference(name)
+		mb.Set(kfuncMetaKey{}, &kfuncMeta{Binding: bind, Func: ks})
+		mb.SetReference(name)
 		return nil
 	case *btf.Var:
 		if !ins.OpCode.IsDWordLoad() {
 			return fmt.Errorf("kernel symbol %q is used by %v, which is not a 64-bit load", name, ins.OpCode)
 		}
-		ins.Metadata.Set(ksymMetaKey{}, &ksymMeta{Binding: bind, Name: name, Type: ks.Type})
-		*ins = ins.WithReference(name)
+		mb.Set(ksymMetaKey{}, &ksymMeta{Binding: bind, Name: name, Type: ks.Type})
+		mb.SetReference(name)
 		return nil
 	}
 
@@ -339,7 +345,7 @@ func (r *elfReader) relocateExtern(ins *asm.Instruction, sym *elfSymbol) error {
 			return fmt.Errorf("kconfig %q is used by %v, which is not a 64-bit load", name, ins.OpCode)
 		}
 		ins.Src = asm.PseudoMapValue
-		ins.Metadata.Set(kconfigMetaKey{}, &kconfigMeta{Map: r.kconfig, Offset: off, Binding: bind})
+		mb.Set(kconfigMetaKey{}, &kconfigMeta{Map: r.kconfig, Offset: off, Binding: bind})
 		return nil
 	}
 
@@ -353,7 +359,7 @@ func (r *elfReader) relocateExtern(ins *asm.Instruction, sym *elfSymbol) error {
 			return fmt.Errorf("extern variable %q is in neither .ksyms nor .kconfig: nothing can define it", name)
 		}
 	}
-	*ins = ins.WithReference(name)
+	mb.SetReference(name)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/btf"
 )
 
@@ -105,6 +106,10 @@ type elfReader struct {
 
 	btf *btf.Spec
 	ext *btf.ExtInfos
+
+	// meta builds the metadata of one instruction at a time: its symbol,
+	// reference, externs and .BTF.ext records in one table.
+	meta asm.MetadataBuilder
 
 	maps  map[string]*MapSpec
 	vars  map[string]*VariableSpec

@@ -1,6 +1,10 @@
 package asm
 
-import "reflect"
+import (
+	"fmt"
+	"reflect"
+	"slices"
+)
 
 // Metadata holds key/value annotations of an Instruction: its symbol, the
 // symbol it references, its source line, the map it loads, and whatever
@@ -146,4 +150,97 @@ func (m Metadata) Equal(other Metadata) bool {
 		}
 	}
 	return true
+}
+
+// MetadataBuilder sets several entries of a Metadata at once. Every
+// Metadata.Set, WithSymbol or WithReference builds a new table; a builder
+// collects the changes in a buffer of its own and Build publishes them as
+// one table, one allocation for up to four entries. Code that annotates many
+// instructions with several entries each (the ELF reader: symbol,
+// reference, function, source line, CO-RE relocation) keeps one builder for
+// all of them. An addition to cilium/ebpf's API.
+//
+// The zero value is empty and ready to use. A builder is not safe for
+// concurrent use.
+type MetadataBuilder struct {
+	base    Metadata
+	entries []metaEntry
+	changed bool
+}
+
+// Reset starts b over from the entries of m, which it does not modify.
+func (b *MetadataBuilder) Reset(m Metadata) {
+	b.base, b.changed = m, false
+	if b.entries == nil {
+		// Room for every entry this module sets, so that the buffer is
+		// allocated once per builder.
+		b.entries = make([]metaEntry, 0, max(8, m.Len()))
+	}
+	b.entries = b.entries[:0]
+	if m.t != nil {
+		b.entries = append(b.entries, m.t.entries...)
+	}
+}
+
+// Set records value under key, replacing an earlier value; a nil value
+// removes the key, as with Metadata.Set.
+func (b *MetadataBuilder) Set(key, value any) {
+	for i := range b.entries {
+		if b.entries[i].key != key {
+			continue
+		}
+		if value == nil {
+			b.entries = slices.Delete(b.entries, i, i+1)
+		} else {
+			b.entries[i].value = value
+		}
+		b.changed = true
+		return
+	}
+	if value != nil {
+		b.entries = append(b.entries, metaEntry{key, value})
+		b.changed = true
+	}
+}
+
+// Get returns the value recorded under key, or nil.
+func (b *MetadataBuilder) Get(key any) any {
+	for i := range b.entries {
+		if b.entries[i].key == key {
+			return b.entries[i].value
+		}
+	}
+	return nil
+}
+
+// SetSymbol is Instruction.WithSymbol for the metadata being built.
+func (b *MetadataBuilder) SetSymbol(name string) { b.Set(symbolMeta{}, optionalString(name)) }
+
+// SetReference is Instruction.WithReference for the metadata being built.
+func (b *MetadataBuilder) SetReference(name string) { b.Set(referenceMeta{}, optionalString(name)) }
+
+// SetSource is Instruction.WithSource for the metadata being built.
+func (b *MetadataBuilder) SetSource(src fmt.Stringer) {
+	if src == nil {
+		b.Set(sourceMeta{}, nil)
+	} else {
+		b.Set(sourceMeta{}, src)
+	}
+}
+
+// Build returns the metadata: the Metadata given to Reset if nothing
+// changed, otherwise a new table with all entries. It empties b, keeping
+// its buffer for the next Reset.
+func (b *MetadataBuilder) Build() Metadata {
+	m := b.base
+	if b.changed {
+		m.t = nil
+		if len(b.entries) > 0 {
+			m.t = newMetaTable(len(b.entries))
+			copy(m.t.entries, b.entries)
+		}
+	}
+	clear(b.entries)
+	b.Reset(Metadata{})
+	return m
 }

@@ -27,6 +27,17 @@ func WithFuncMetadata(ins asm.Instruction, fn *Func) asm.Instruction {
 	return ins
 }
 
+// SetFuncMetadata records fn, the function that starts at the instruction
+// whose metadata b builds: WithFuncMetadata for several entries at once.
+// An addition to cilium/ebpf's API.
+func SetFuncMetadata(b *asm.MetadataBuilder, fn *Func) {
+	if fn == nil {
+		b.Set(funcInfoMeta{}, nil)
+	} else {
+		b.Set(funcInfoMeta{}, fn)
+	}
+}
+
 // FuncMetadata returns the function that starts at ins, or nil.
 func FuncMetadata(ins *asm.Instruction) *Func {
 	fn, _ := ins.Metadata.Get(funcInfoMeta{}).(*Func)
@@ -44,6 +55,17 @@ func WithCORERelocationMetadata(ins asm.Instruction, relo *CORERelocation) asm.I
 	return ins
 }
 
+// SetCORERelocationMetadata records relo, the CO-RE relocation to apply
+// to the instruction whose metadata b builds: WithCORERelocationMetadata
+// for several entries at once. An addition to cilium/ebpf's API.
+func SetCORERelocationMetadata(b *asm.MetadataBuilder, relo *CORERelocation) {
+	if relo == nil {
+		b.Set(coreRelocationMeta{}, nil)
+	} else {
+		b.Set(coreRelocationMeta{}, relo)
+	}
+}
+
 // CORERelocationMetadata returns the CO-RE relocation of ins, or nil. The
 // loader keeps it on the instruction after relocating, so that a verifier
 // error at a poisoned instruction can name the type and field that failed
@@ -54,36 +76,46 @@ func CORERelocationMetadata(ins *asm.Instruction) *CORERelocation {
 }
 
 // AssignMetadataToInstructions attaches the records of one ELF section to
-// its instructions: functions with WithFuncMetadata, lines with
-// asm.Instruction.WithSource and CO-RE relocations with
-// WithCORERelocationMetadata. Offsets count raw instructions from the start
-// of the section, as in ExtInfos. Records whose offset matches no
-// instruction are ignored.
+// its instructions: functions as by WithFuncMetadata, lines as by
+// asm.Instruction.WithSource and CO-RE relocations as by
+// WithCORERelocationMetadata, building each instruction's metadata table
+// once. Offsets count raw instructions from the start of the section, as in
+// ExtInfos. Records whose offset matches no instruction are ignored.
 func AssignMetadataToInstructions(insns asm.Instructions, funcs FuncOffsets, lines LineOffsets, relos CORERelocationOffsets) {
+	var b asm.MetadataBuilder
 	iter := insns.Iterate()
 	for iter.Next() {
 		off := iter.Offset
 		for len(funcs) > 0 && funcs[0].Offset < off {
 			funcs = funcs[1:]
 		}
-		if len(funcs) > 0 && funcs[0].Offset == off {
-			*iter.Ins = WithFuncMetadata(*iter.Ins, funcs[0].Func)
-			funcs = funcs[1:]
-		}
 		for len(lines) > 0 && lines[0].Offset < off {
-			lines = lines[1:]
-		}
-		for len(lines) > 0 && lines[0].Offset == off {
-			*iter.Ins = iter.Ins.WithSource(lines[0].Line)
 			lines = lines[1:]
 		}
 		for len(relos) > 0 && relos[0].Offset < off {
 			relos = relos[1:]
 		}
-		if len(relos) > 0 && relos[0].Offset == off {
-			*iter.Ins = WithCORERelocationMetadata(*iter.Ins, relos[0].Relo)
+		hasFunc := len(funcs) > 0 && funcs[0].Offset == off
+		hasLine := len(lines) > 0 && lines[0].Offset == off
+		hasRelo := len(relos) > 0 && relos[0].Offset == off
+		if !hasFunc && !hasLine && !hasRelo {
+			continue
+		}
+		b.Reset(iter.Ins.Metadata)
+		if hasFunc {
+			SetFuncMetadata(&b, funcs[0].Func)
+			funcs = funcs[1:]
+		}
+		// Of several lines at one offset, the last wins.
+		for len(lines) > 0 && lines[0].Offset == off {
+			b.SetSource(lines[0].Line)
+			lines = lines[1:]
+		}
+		if hasRelo {
+			SetCORERelocationMetadata(&b, relos[0].Relo)
 			relos = relos[1:]
 		}
+		iter.Ins.Metadata = b.Build()
 	}
 }
 
