@@ -1,14 +1,11 @@
 package ebpf
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/btf"
@@ -35,21 +32,13 @@ var objNameAllowsDot = internal.NewFeatureTest("dot in object names", func() err
 }, "5.2")
 
 func probeMapName(name string) error {
-	attr := sys.MapCreateAttr{
+	return typeprobe.CreateMap(&sys.MapCreateAttr{
 		MapType:    sys.BPF_MAP_TYPE_ARRAY,
 		KeySize:    4,
 		ValueSize:  4,
 		MaxEntries: 1,
 		MapName:    sys.NewObjName(name),
-	}
-	fd, err := sys.MapCreate(&attr)
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
-		return internal.ErrNotSupported
-	}
-	if err != nil {
-		return err
-	}
-	return fd.Close()
+	})
 }
 
 // objName makes the kernel's name for a map or program: the characters it
@@ -97,7 +86,7 @@ var haveProgramExtInfos = internal.NewFeatureTest("BTF func and line info for pr
 	}
 	defer handle.Close()
 
-	code, err := probeProgram()
+	code, err := typeprobe.ReturnZero()
 	if err != nil {
 		return err
 	}
@@ -112,26 +101,8 @@ var haveProgramExtInfos = internal.NewFeatureTest("BTF func and line info for pr
 		FuncInfoCnt:     1,
 		FuncInfo:        sys.NewPointer(unsafe.Pointer(&info)),
 	}
-	fd, err := sys.ProgLoad(&attr)
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
-		return internal.ErrNotSupported
-	}
-	if err != nil {
-		return err
-	}
-	return fd.Close()
+	return typeprobe.Load(&attr)
 }, "5.0")
-
-// probeProgram returns the smallest valid program, return 0, encoded
-// for the host.
-var probeProgram = sync.OnceValues(func() ([]byte, error) {
-	insns := asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}
-	var buf bytes.Buffer
-	if err := insns.Marshal(&buf, internal.NativeEndian); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-})
 
 // probeLoad loads a program returning 0 as the given type. EINVAL (an
 // unknown type or attach type) and E2BIG (an attribute an old kernel

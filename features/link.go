@@ -41,12 +41,9 @@ var haveBPFLinkKprobeSession = internal.NewFeatureTest("kprobe session link", fu
 // vprintk. A kernel that doesn't know the attach type refuses the program
 // (EINVAL, or E2BIG for the attribute).
 func probeKprobeMulti(attach ebpf.AttachType) error {
-	prog, err := ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{
+	prog, err := loadSpec(&ebpf.ProgramSpec{
 		Type: ebpf.Kprobe, AttachType: attach, Instructions: returnZero, License: "GPL",
-	}, ebpf.ProgramOptions{LogDisabled: true})
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
-		return ebpf.ErrNotSupported
-	}
+	})
 	if err != nil {
 		return err
 	}
@@ -88,12 +85,9 @@ func HaveBPFLinkUprobeMulti() error {
 }
 
 var haveBPFLinkUprobeMulti = internal.NewFeatureTest("uprobe_multi link", func() error {
-	prog, err := ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{
+	prog, err := loadSpec(&ebpf.ProgramSpec{
 		Type: ebpf.Kprobe, AttachType: ebpf.AttachTraceUprobeMulti, Instructions: returnZero, License: "GPL",
-	}, ebpf.ProgramOptions{LogDisabled: true})
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
-		return ebpf.ErrNotSupported
-	}
+	})
 	if err != nil {
 		return err
 	}

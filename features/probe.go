@@ -70,15 +70,23 @@ func (pl *programLoad) probe() error {
 	return err
 }
 
-// probeSpec loads spec through the root package (which links jumps and
-// resolves attach targets) without a verifier log, and closes it.
-func probeSpec(spec *ebpf.ProgramSpec) error {
+// loadSpec loads spec through the root package (which links jumps and
+// resolves attach targets) without a verifier log. EINVAL and E2BIG mean
+// the kernel lacks what the program asks for: the error is then
+// ebpf.ErrNotSupported.
+func loadSpec(spec *ebpf.ProgramSpec) (*ebpf.Program, error) {
 	prog, err := ebpf.NewProgramWithOptions(spec, ebpf.ProgramOptions{LogDisabled: true})
-	if err == nil {
-		return prog.Close()
-	}
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
-		return ebpf.ErrNotSupported
+		return nil, ebpf.ErrNotSupported
 	}
-	return err
+	return prog, err
+}
+
+// probeSpec loads spec (see loadSpec) and closes it.
+func probeSpec(spec *ebpf.ProgramSpec) error {
+	prog, err := loadSpec(spec)
+	if err != nil {
+		return err
+	}
+	return prog.Close()
 }
