@@ -87,8 +87,8 @@ func (r *rawSpec) placeDatasecs(layout SectionLayout) {
 		return
 	}
 	// One block for the offsets of all variables.
-	offsets := make([]int64, 0, r.elems[kindDatasec])
-	r.placements = make([]datasecPlacement, 0, r.kinds[kindDatasec])
+	offsets := make([]int64, 0, r.counts.secinfos)
+	r.placements = make([]datasecPlacement, 0, r.counts.shells[tagDatasec])
 	r.walk(func(id TypeID, off uint32) bool {
 		rt := r.at(off)
 		if rt.kind() != kindDatasec {

@@ -269,7 +269,18 @@ func (p *extParser) sections(what string, data []byte, minSize int) ([]extSectio
 		return nil, fmt.Errorf("%s: invalid record size %d", what, size)
 	}
 	data = data[4:]
-	var secs []extSection
+	// Count the sections first, so that the list is allocated once: an
+	// object with a hundred programs has a hundred sections.
+	count := 0
+	for rest := data; len(rest) >= 8; {
+		count++
+		n := uint64(p.order.u32(rest[4:]))
+		if n*uint64(size) > uint64(len(rest)-8) {
+			break
+		}
+		rest = rest[8+n*uint64(size):]
+	}
+	secs := make([]extSection, 0, count)
 	for len(data) > 0 {
 		if len(data) < 8 {
 			return nil, fmt.Errorf("%s: truncated section header", what)

@@ -25,9 +25,10 @@ type rawSpec struct {
 	// the ID after the base's last type for split BTF.
 	firstID TypeID
 	count   uint32
-	// kinds counts the types of each kind, elems their vlen records, so
-	// that a Spec's slabs are no larger than the blob (slab.go).
-	kinds, elems [infoKindMask + 1]uint32
+	// counts counts the types of this blob by the Go type they decode to,
+	// and their members, parameters and so on, so that a Spec's slabs are
+	// no larger than its blobs (slab.go).
+	counts slabBudget
 	// checkpoints[i] is the offset of type firstID+i*indexStride.
 	checkpoints []uint32
 	// lens gives the layout of each kind, for skipping from one type to
@@ -191,7 +192,6 @@ func (r *rawSpec) scan() error {
 		if uint64(off)+uint64(size) > uint64(len(types)) {
 			return fmt.Errorf("type id %d at offset %d: %s with vlen %d needs %d bytes, %d left", r.firstID+TypeID(n), off, kind, infoVlen(info), size, len(types)-int(off))
 		}
-		// Each record takes 4 bytes or more: neither count overflows.
 		kinds[kind]++
 		elems[kind] += info & infoVlenMask
 		switch kind {
@@ -216,7 +216,14 @@ func (r *rawSpec) scan() error {
 		n++
 	}
 	r.count = n
-	r.kinds, r.elems = kinds, elems
+	for k, n := range kinds {
+		r.counts.shells[goTagOf(btfKind(k))] += int32(n)
+	}
+	// Each record takes 8 bytes or more: none of these overflow.
+	r.counts.members = int32(elems[kindStruct] + elems[kindUnion])
+	r.counts.params = int32(elems[kindFuncProto])
+	r.counts.values = int32(elems[kindEnum] + elems[kindEnum64])
+	r.counts.secinfos = int32(elems[kindDatasec])
 	r.names[classOther] = newNameIndex(r.nameSeed, n, named)
 	return nil
 }
@@ -226,13 +233,7 @@ func (r *rawSpec) scan() error {
 func (r *rawSpec) budget() slabBudget {
 	var b slabBudget
 	for ; r != nil; r = r.base {
-		for k, n := range r.kinds {
-			b.shells[goTagOf(btfKind(k))] += int(n)
-		}
-		b.members += int(r.elems[kindStruct]) + int(r.elems[kindUnion])
-		b.params += int(r.elems[kindFuncProto])
-		b.values += int(r.elems[kindEnum]) + int(r.elems[kindEnum64])
-		b.secinfos += int(r.elems[kindDatasec])
+		b.add(&r.counts)
 	}
 	return b
 }

@@ -213,7 +213,7 @@ func (ni *nameIndex) insert(entries []uint64) {
 // buildFuncIndex indexes the names of the functions of r; the index of the
 // other kinds is built by scan.
 func (r *rawSpec) buildFuncIndex() *nameIndex {
-	entries := newChunkedList(int(r.kinds[kindFunc]))
+	entries := newChunkedList(int(r.counts.shells[tagFunc]))
 	var off uint32
 	for i := uint32(0); i < r.count; i++ {
 		b := r.types[off:]

@@ -1,5 +1,7 @@
 package btf
 
+import "math"
+
 // slabs hands out decoded types and their element slices in blocks. A
 // decode request (decode.go) knows how many types of each kind and how many
 // members, parameters and enumerators it needs before it allocates: a large
@@ -33,10 +35,24 @@ type slabs struct {
 	counted bool
 }
 
-// slabBudget counts types by Go type and their elements.
+// slabBudget counts types by Go type and their elements. The counts of one
+// blob fit an int32: types take 12 bytes or more of a section of at most
+// 4 GB, elements 8 or more.
 type slabBudget struct {
-	shells                            [tagTypeTag + 1]int
-	members, params, values, secinfos int
+	shells                            [tagTypeTag + 1]int32
+	members, params, values, secinfos int32
+}
+
+// add adds o to b, saturating: a budget only limits slab sizes.
+func (b *slabBudget) add(o *slabBudget) {
+	sat := func(x, y int32) int32 { return int32(min(int64(x)+int64(y), math.MaxInt32)) }
+	for i := range b.shells {
+		b.shells[i] = sat(b.shells[i], o.shells[i])
+	}
+	b.members = sat(b.members, o.members)
+	b.params = sat(b.params, o.params)
+	b.values = sat(b.values, o.values)
+	b.secinfos = sat(b.secinfos, o.secinfos)
 }
 
 // Slab sizes, in elements. Requests of more than a quarter of a slab that
@@ -50,18 +66,18 @@ const (
 // for n > size/4, in a block of their own. Otherwise the slab is refilled
 // with up to size elements: no more than n plus what *left says may still
 // be asked for. many subtracts n from *left.
-func many[T any](s *[]T, n, size int, left *int) []T {
+func many[T any](s *[]T, n, size int, left *int32) []T {
 	if n == 0 {
 		return nil
 	}
 	// A request that failed and is retried takes its share twice: left
 	// may go negative, and only limits the next slab.
-	*left -= n
+	*left = int32(max(int64(*left)-int64(n), math.MinInt32))
 	if len(*s) < n {
 		if n > size/4 {
 			return make([]T, n)
 		}
-		*s = make([]T, min(size, n+max(*left, 0)))
+		*s = make([]T, min(size, n+max(int(*left), 0)))
 	}
 	out := (*s)[:n:n]
 	*s = (*s)[n:]
