@@ -97,12 +97,39 @@ func (l *btfLayout) SymbolOffset(section, symbol string) (uint64, bool) {
 	if i < 0 {
 		return 0, false
 	}
-	syms := l.r.symbols
+	r := l.r
+	// Small objects and sections are searched, large ones indexed.
+	if len(r.symbols) <= smallLayout {
+		return l.searchSymbol(i, symbol)
+	}
+	if syms := r.sectionSymbols(i); len(syms) <= smallLayout {
+		if sym := r.findSymbol(syms, symbol); sym != nil {
+			return sym.value, true
+		}
+		// Not a symbol of interest (those of license, say): look in the
+		// index.
+	}
+	return l.indexedSymbol(i, symbol)
+}
+
+// searchSymbol looks for symbol in section i among all symbols.
+func (l *btfLayout) searchSymbol(i int, symbol string) (uint64, bool) {
+	for j := range l.r.symbols {
+		if sym := &l.r.symbols[j]; int(sym.section) == i && sym.name == symbol && layoutSymbol(sym) {
+			return sym.value, true
+		}
+	}
+	return 0, false
+}
+
+// indexedSymbol looks for symbol in section i in byName.
+func (l *btfLayout) indexedSymbol(i int, symbol string) (uint64, bool) {
+	r := l.r
 	if l.byName == nil {
 		l.sortByName()
 	}
 	j, found := slices.BinarySearchFunc(l.byName, symbol, func(k uint32, name string) int {
-		sym := &syms[k]
+		sym := &r.symbols[k]
 		if c := cmp.Compare(int(sym.section), i); c != 0 {
 			return c
 		}
@@ -111,7 +138,16 @@ func (l *btfLayout) SymbolOffset(section, symbol string) (uint64, bool) {
 	if !found {
 		return 0, false
 	}
-	return syms[l.byName[j]].value, true
+	return r.symbols[l.byName[j]].value, true
+}
+
+// smallLayout is the number of sections or symbols up to which btfLayout
+// searches instead of building an index.
+const smallLayout = 64
+
+// layoutSymbol reports whether sym can be a variable's symbol.
+func layoutSymbol(sym *elfSymbol) bool {
+	return sym.name != "" && sym.kind() != elf.STT_SECTION && sym.kind() != elf.STT_FILE
 }
 
 func (l *btfLayout) sortByName() {
@@ -119,7 +155,7 @@ func (l *btfLayout) sortByName() {
 	l.byName = make([]uint32, 0, len(r.symbols))
 	for j := range r.symbols {
 		sym := &r.symbols[j]
-		if sym.name == "" || sym.kind() == elf.STT_SECTION || sym.kind() == elf.STT_FILE {
+		if !layoutSymbol(sym) {
 			continue
 		}
 		if sec := r.section(sym.section); sec != nil && sec.flags&elf.SHF_ALLOC != 0 {
@@ -144,6 +180,15 @@ func (l *btfLayout) find(name string) int {
 	r := l.r
 	if l.last >= 0 && r.sections[l.last].name == name {
 		return l.last
+	}
+	if len(r.sections) <= smallLayout {
+		for i := range r.sections {
+			if sec := &r.sections[i]; sec.name == name && sec.flags&elf.SHF_ALLOC != 0 {
+				l.last = i
+				return i
+			}
+		}
+		return -1
 	}
 	if l.sections == nil {
 		l.sections = make([]uint32, 0, len(r.sections))
