@@ -20,12 +20,7 @@ import (
 	"github.com/bpfkit/ebpf/rlimit"
 )
 
-func TestMain(m *testing.M) {
-	if err := rlimit.RemoveMemlock(); err != nil {
-		fmt.Fprintln(os.Stderr, "remove memlock:", err)
-	}
-	testutils.TestMain(m)
-}
+func TestMain(m *testing.M) { testutils.TestMain(m, rlimit.RemoveMemlock) }
 
 // object is a test object from ../testdata, loaded as a collection would
 // be: maps are created when a program first references them, programs on

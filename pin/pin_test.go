@@ -18,12 +18,7 @@ import (
 	"github.com/bpfkit/ebpf/rlimit"
 )
 
-func TestMain(m *testing.M) {
-	if err := rlimit.RemoveMemlock(); err != nil {
-		fmt.Fprintln(os.Stderr, "remove memlock:", err)
-	}
-	testutils.TestMain(m)
-}
+func TestMain(m *testing.M) { testutils.TestMain(m, rlimit.RemoveMemlock) }
 
 func pinnedMap(t *testing.T, path string) *ebpf.Map {
 	t.Helper()
