@@ -86,21 +86,29 @@ func (r *rawSpec) placeDatasecs(layout SectionLayout) {
 		// Not straight from the compiler: the DATASECs are complete.
 		return
 	}
-	// One block for the offsets of all variables.
+	// One block for the offsets of all variables. The walk stops after
+	// the last DATASEC, which compilers emit last.
 	offsets := make([]int64, 0, r.counts.secinfos)
 	r.placements = make([]datasecPlacement, 0, r.counts.shells[tagDatasec])
-	r.walk(func(id TypeID, off uint32) bool {
-		rt := r.at(off)
-		if rt.kind() != kindDatasec {
-			return true
+	left := r.counts.shells[tagDatasec]
+	var off uint32
+	for i := uint32(0); i < r.count && left > 0; i++ {
+		id := r.firstID + TypeID(i)
+		info := r.order.u32(r.types[off+btfTypeInfoOff:])
+		at := off
+		off += r.lens[infoKind(info)].size(info & infoVlenMask)
+		if infoKind(info) != kindDatasec {
+			continue
 		}
+		left--
+		rt := r.at(at)
 		name, err := r.strings.lookup(rt.nameOff)
 		if err != nil {
-			return true
+			continue
 		}
 		size, ok := layout.SectionSize(name)
 		if !ok || size > math.MaxUint32 {
-			return true
+			continue
 		}
 		start := len(offsets)
 		for i := range rt.vlen() {
@@ -114,8 +122,7 @@ func (r *rawSpec) placeDatasecs(layout SectionLayout) {
 			offsets = append(offsets, value)
 		}
 		r.placements = append(r.placements, datasecPlacement{id, uint32(size), offsets[start:len(offsets):len(offsets)]})
-		return true
-	})
+	}
 }
 
 // varName returns the name of the VAR id, without decoding it.
