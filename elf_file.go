@@ -92,12 +92,23 @@ func readObjectFile(path string) ([]byte, error) {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	size := int64(-1)
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
-		size = st.Size
+	if err := unix.Fstat(fd, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 {
+		if st.Size > maxObjectSize {
+			return nil, &os.PathError{Op: "read", Path: path, Err: errObjectTooLarge}
+		}
+		// A regular file is read as large as fstat says, in one pread
+		// (pread until EOF would cost a second one per file); a file that
+		// grows meanwhile is read as it was. Files that claim to be empty
+		// (some of /proc) are read until EOF.
+		data := make([]byte, st.Size)
+		n, err := fdReaderAt(fd).ReadAt(data, 0)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		return data[:n], nil
 	}
-	data, err := readObject(fdReaderAt(fd), size)
+	data, err := readObject(fdReaderAt(fd), -1)
 	if err != nil {
 		return nil, &os.PathError{Op: "read", Path: path, Err: err}
 	}
