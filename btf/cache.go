@@ -177,6 +177,11 @@ func (c *typeCache) get(id TypeID) Type {
 	}
 }
 
+// smallCache is the number of types up to which a Spec caches in a slice
+// from the start: 2 KB at most, about what the smallest table costs, and
+// most objects have fewer types.
+const smallCache = 128
+
 // reserve makes room for k more types, so that a decode request grows the
 // table at most once.
 func (c *typeCache) reserve(k int) {
@@ -184,10 +189,10 @@ func (c *typeCache) reserve(k int) {
 		return
 	}
 	n := c.n + k
-	if n > int(c.limit/8) && n > 64 {
-		// Most types will be decoded: a slice indexed by ID is smaller
-		// than the table would become.
-		c.dense = make([]Type, c.limit)
+	if n > int(c.limit/8) && n > 64 || c.limit <= smallCache {
+		// Most types will be decoded, or there are few: a slice indexed
+		// by ID is smaller than the table would become.
+		c.dense = make([]Type, max(c.limit, 1)) // Void has ID 0 even in an empty Spec
 		for i, k := range c.keys {
 			if k != 0 {
 				c.dense[k&cacheIDMask-1] = unpack(goTag(k>>cacheIDBits), c.ptrs[i])
