@@ -26,7 +26,8 @@
 // Symbols, references to symbols and maps, source lines and whatever other
 // packages attach travel with each Instruction in its Metadata: a pointer to
 // an immutable table, so copying an instruction copies one word, and Set
-// replaces the table rather than changing it.
+// replaces the table rather than changing it. A MetadataBuilder sets several
+// entries with one new table, for readers that annotate every instruction.
 //
 // # Generated code
 //
