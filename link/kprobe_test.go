@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/go-quicktest/qt"
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfkit/ebpf"
 	"github.com/bpfkit/ebpf/internal/kallsyms"
@@ -20,6 +21,14 @@ import (
 // tests.
 
 func getpidSymbol() string { return linux.SyscallPrefix() + "sys_getpid" }
+
+// getpids calls getpid(2) n times. A program on the kprobe runs
+// synchronously inside each call, so counters have moved when it returns.
+func getpids(n int) {
+	for range n {
+		unix.Getpid()
+	}
+}
 
 func TestKprobe(t *testing.T) {
 	obj := loadObject(t, "link_tracing")

@@ -16,12 +16,13 @@ import (
 	"github.com/bpfkit/ebpf/internal/tracefs"
 )
 
-// rawTracepointLink attaches a counter program to sys_enter, a link any
-// kernel with links can make.
+// rawTracepointLink attaches a counter program to the raw tracepoint
+// task_rename, a link any kernel with links can make (not to sys_enter:
+// see tpName).
 func rawTracepointLink(t testing.TB) (Link, *ebpf.Program) {
 	t.Helper()
 	prog, _ := counterProgram(t, ebpf.RawTracepoint, ebpf.AttachNone, 0)
-	l, err := AttachRawTracepoint(RawTracepointOptions{Name: "sys_enter", Program: prog})
+	l, err := AttachRawTracepoint(RawTracepointOptions{Name: tpName, Program: prog})
 	qt.Assert(t, qt.IsNil(err))
 	keep(t, l)
 	return l, prog
@@ -295,7 +296,7 @@ func TestUprobeFaults(t *testing.T) {
 	t.Run("tracepoint", func(t *testing.T) {
 		tp := loadObject(t, "link_tracepoint").program("tp_getpid")
 		faultWalk(t, func() (Link, error) {
-			return Tracepoint("syscalls", "sys_enter_getpid", tp, nil)
+			return Tracepoint(tpGroup, tpName, tp, nil)
 		}, nil)
 	})
 }

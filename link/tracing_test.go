@@ -116,23 +116,25 @@ func modifiable(t *testing.T, obj *object) bool {
 func TestTpBTF(t *testing.T) {
 	obj := loadObject(t, "link_tracing")
 	obj.set("target_tgid", uint32(os.Getpid()))
-	prog := obj.program("on_tp_btf")
+	// on_tp_btf reads nothing of its context: it attaches to task_rename
+	// as well as to the sys_enter of its section (see tpName).
+	prog := obj.program("on_tp_btf", func(ps *ebpf.ProgramSpec) { ps.AttachTo = tpName })
 
 	for _, attach := range []ebpf.AttachType{ebpf.AttachNone, ebpf.AttachTraceRawTp} {
 		obj.reset("tp_btf_count")
 		l, err := AttachTracing(TracingOptions{Program: prog, AttachType: attach})
 		qt.Assert(t, qt.IsNil(err))
 		keep(t, l)
-		getpids(5)
+		renames(t, 5)
 		qt.Assert(t, qt.IsTrue(obj.counter("tp_btf_count") >= 5))
 		info, err := l.Info()
 		qt.Assert(t, qt.IsNil(err))
 		qt.Assert(t, qt.Equals(info.Type, RawTracepointType))
-		qt.Assert(t, qt.Equals(info.RawTracepoint().Name, "sys_enter"))
+		qt.Assert(t, qt.Equals(info.RawTracepoint().Name, tpName))
 		pinAndReload(t, l)
 		mustClose(t, l)
 		before := obj.counter("tp_btf_count")
-		getpids(5)
+		renames(t, 5)
 		qt.Assert(t, qt.Equals(obj.counter("tp_btf_count"), before))
 	}
 
@@ -141,7 +143,7 @@ func TestTpBTF(t *testing.T) {
 		skipUnlessSupported(t, err)
 		keep(t, l)
 		obj.reset("tp_btf_count")
-		getpids(2)
+		renames(t, 2)
 		qt.Assert(t, qt.IsTrue(obj.counter("tp_btf_count") >= 2))
 		mustClose(t, l)
 	})
