@@ -88,9 +88,16 @@ func (r *rawSpec) placeDatasecs(layout SectionLayout) {
 	}
 	// One block for the offsets of all variables. The walk stops after
 	// the last DATASEC, which compilers emit last.
-	offsets := make([]int64, 0, r.counts.secinfos)
-	r.placements = make([]datasecPlacement, 0, r.counts.shells[tagDatasec])
-	left := r.counts.shells[tagDatasec]
+	counts := r.kindCounts()
+	hint := func(n int32) int {
+		if n == math.MaxInt32 {
+			return 0 // not counted: a large blob
+		}
+		return int(n)
+	}
+	offsets := make([]int64, 0, hint(counts.secinfos))
+	r.placements = make([]datasecPlacement, 0, hint(counts.shells[tagDatasec]))
+	left := counts.shells[tagDatasec]
 	var off uint32
 	for i := uint32(0); i < r.count && left > 0; i++ {
 		id := r.firstID + TypeID(i)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -27,8 +28,9 @@ type rawSpec struct {
 	count   uint32
 	// counts counts the types of this blob by the Go type they decode to,
 	// and their members, parameters and so on, so that a Spec's slabs are
-	// no larger than its blobs (slab.go).
-	counts slabBudget
+	// no larger than its blobs (slab.go). Counted on first use.
+	countsOnce sync.Once
+	counts     slabBudget
 	// checkpoints[i] is the offset of type firstID+i*indexStride.
 	checkpoints []uint32
 	// lens gives the layout of each kind, for skipping from one type to
@@ -172,7 +174,6 @@ func (r *rawSpec) scan() error {
 		}
 		return binary.LittleEndian.Uint32(b)
 	}
-	var kinds, elems [infoKindMask + 1]uint32
 	var off, n uint32
 	for int(off) < len(types) {
 		if n%indexStride == 0 {
@@ -192,14 +193,11 @@ func (r *rawSpec) scan() error {
 		if uint64(off)+uint64(size) > uint64(len(types)) {
 			return fmt.Errorf("type id %d at offset %d: %s with vlen %d needs %d bytes, %d left", r.firstID+TypeID(n), off, kind, infoVlen(info), size, len(types)-int(off))
 		}
-		kinds[kind]++
-		elems[kind] += info & infoVlenMask
 		switch kind {
-		case kindFunc:
-			// Functions have their own index, built on first use.
-		case kindTypeTag, kindPtr, kindFuncProto, kindConst, kindVolatile, kindRestrict, kindArray:
-			// A type tag's name is its value, not a type name; the others
-			// have no names.
+		case kindFunc, kindTypeTag, kindPtr, kindFuncProto, kindConst, kindVolatile, kindRestrict, kindArray:
+			// Functions have their own index, built on first use; a type
+			// tag's name is its value, not a type name; the others have no
+			// names.
 		case kindDeclTag:
 			r.declTags = append(r.declTags, r.firstID+TypeID(n))
 		default:
@@ -216,14 +214,6 @@ func (r *rawSpec) scan() error {
 		n++
 	}
 	r.count = n
-	for k, n := range kinds {
-		r.counts.shells[goTagOf(btfKind(k))] += int32(n)
-	}
-	// Each record takes 8 bytes or more: none of these overflow.
-	r.counts.members = int32(elems[kindStruct] + elems[kindUnion])
-	r.counts.params = int32(elems[kindFuncProto])
-	r.counts.values = int32(elems[kindEnum] + elems[kindEnum64])
-	r.counts.secinfos = int32(elems[kindDatasec])
 	r.names[classOther] = newNameIndex(r.nameSeed, n, named)
 	return nil
 }
@@ -233,9 +223,49 @@ func (r *rawSpec) scan() error {
 func (r *rawSpec) budget() slabBudget {
 	var b slabBudget
 	for ; r != nil; r = r.base {
-		b.add(&r.counts)
+		b.add(r.kindCounts())
 	}
 	return b
+}
+
+// countedBlob is the size of the largest type section whose types are
+// counted: a slab budget matters for objects, whose BTF is a few KB, not
+// for vmlinux, where the count would be one more pass over 5 MB.
+const countedBlob = 1 << 20
+
+// kindCounts returns the counts of r's types by Go type and of their
+// elements, all math.MaxInt32 ("no limit") for large blobs.
+func (r *rawSpec) kindCounts() *slabBudget {
+	r.countsOnce.Do(func() {
+		c := &r.counts
+		if len(r.types) > countedBlob {
+			for i := range c.shells {
+				c.shells[i] = math.MaxInt32
+			}
+			c.members, c.params, c.values, c.secinfos = math.MaxInt32, math.MaxInt32, math.MaxInt32, math.MaxInt32
+			return
+		}
+		// Each type takes 12 bytes or more and each element 8 or more of
+		// at most 1 MB: none of these overflow.
+		var off uint32
+		for range r.count {
+			info := r.order.u32(r.types[off+btfTypeInfoOff:])
+			kind, vlen := infoKind(info), int32(info&infoVlenMask)
+			off += r.lens[kind].size(info & infoVlenMask)
+			c.shells[goTagOf(kind)]++
+			switch kind {
+			case kindStruct, kindUnion:
+				c.members += vlen
+			case kindFuncProto:
+				c.params += vlen
+			case kindEnum, kindEnum64:
+				c.values += vlen
+			case kindDatasec:
+				c.secinfos += vlen
+			}
+		}
+	})
+	return &r.counts
 }
 
 // locate finds the blob holding id (r or one of its bases) and the offset

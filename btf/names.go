@@ -164,6 +164,10 @@ func (r *rawSpec) nameHash(nameOff uint32) (uint32, bool) {
 type chunkedList struct {
 	chunks [][]uint64
 	n      int
+	// full is the length at which the last chunk is full.
+	full int
+	// first is the capacity of the first chunk.
+	first int
 }
 
 const listChunk = 2048
@@ -171,17 +175,26 @@ const listChunk = 2048
 // newChunkedList returns a list whose first chunk holds hint entries,
 // clamped to [16, listChunk].
 func newChunkedList(hint int) chunkedList {
-	return chunkedList{chunks: [][]uint64{make([]uint64, 0, min(max(hint, 16), listChunk))}}
+	return chunkedList{first: min(max(hint, 16), listChunk)}
 }
 
 func (l *chunkedList) add(v uint64) {
-	c := &l.chunks[len(l.chunks)-1]
-	if len(*c) == cap(*c) {
-		l.chunks = append(l.chunks, make([]uint64, 0, min(2*cap(*c), listChunk)))
-		c = &l.chunks[len(l.chunks)-1]
+	if l.n == l.full {
+		l.grow()
 	}
+	c := &l.chunks[len(l.chunks)-1]
 	*c = append(*c, v)
 	l.n++
+}
+
+// grow appends a chunk; add's loop stays small enough to inline.
+func (l *chunkedList) grow() {
+	size := l.first
+	if len(l.chunks) > 0 {
+		size = min(2*cap(l.chunks[len(l.chunks)-1]), listChunk)
+	}
+	l.chunks = append(l.chunks, make([]uint64, 0, size))
+	l.full += size
 }
 
 // newNameIndex builds an index from entries of the form hash<<32 | index,
@@ -213,7 +226,7 @@ func (ni *nameIndex) insert(entries []uint64) {
 // buildFuncIndex indexes the names of the functions of r; the index of the
 // other kinds is built by scan.
 func (r *rawSpec) buildFuncIndex() *nameIndex {
-	entries := newChunkedList(int(r.counts.shells[tagFunc]))
+	entries := newChunkedList(int(r.kindCounts().shells[tagFunc]))
 	var off uint32
 	for i := uint32(0); i < r.count; i++ {
 		b := r.types[off:]
