@@ -41,7 +41,7 @@ type options struct {
 
 	run, testFlags, busybox, qemu, cache, accel, appendExtra, failSkips string
 	smp, memMiB                                                         int
-	timeout, testTimeout, kvmWait                                       time.Duration
+	timeout, testTimeout, lockupLimit, kvmWait                          time.Duration
 	selftest, selftestFail, gzip, verbose                               bool
 
 	bins     []testBinary // what was built
@@ -83,7 +83,8 @@ func parseFlags(out io.Writer, args []string) (*options, error) {
 	fs.IntVar(&o.smp, "smp", 2, "virtual `cpus`")
 	fs.IntVar(&o.memMiB, "mem", 4096, "VM memory in `MiB`")
 	fs.DurationVar(&o.timeout, "timeout", 17*time.Minute, "limit for one kernel's whole VM run")
-	fs.DurationVar(&o.testTimeout, "test-timeout", 10*time.Minute, "-test.timeout of each test binary")
+	fs.DurationVar(&o.testTimeout, "test-timeout", 10*time.Minute, "-test.timeout of each test binary; the host stops a VM whose binary runs 1m longer (its guest hangs)")
+	fs.DurationVar(&o.lockupLimit, "lockup-limit", 2*time.Minute, "stop the VM when the guest kernel reports a CPU stuck in a soft lockup this long (0: wait for the other limits)")
 	fs.DurationVar(&o.kvmWait, "kvm-wait", 10*time.Second, "with -accel auto: fall back to TCG if a KVM guest prints nothing this long")
 	fs.BoolVar(&o.selftest, "selftest", true, "run the harness's kernel feature test (kprobe, kretprobe, fentry, fexit, fmod_ret, LSM, freplace, kprobe_multi with raw bpf(2))")
 	fs.BoolVar(&o.selftestFail, "selftest-fail", false, "also run a deliberately failing test binary: the run must fail")
@@ -250,7 +251,8 @@ func runAll(ctx context.Context, o *options) (bool, error) {
 	}
 	cfg := vmConfig{
 		Qemu: qemu, SMP: o.smp, MemMiB: o.memMiB, Timeout: o.timeout, LogDir: runDir, Verbose: o.verbose,
-		Append: strings.TrimSpace(baseAppend + " " + o.appendExtra),
+		Append:      strings.TrimSpace(baseAppend + " " + o.appendExtra),
+		BinaryLimit: o.testTimeout + binaryGrace, LockupLimit: o.lockupLimit,
 	}
 	accel := o.accel
 	if accel == "auto" {
@@ -421,9 +423,14 @@ func bootKernel(ctx context.Context, cfg vmConfig, accel *string, k *kernel, ini
 		if *accel == "auto" {
 			*accel = try
 		}
-		return &kernelRun{
+		kr := &kernelRun{
 			Kernel: k, Accel: try, Results: p.Results, Info: p.Info, Done: p.Done,
-			Err: err, Console: console, Duration: time.Since(start),
+			Err: err, Duration: time.Since(start),
 		}
+		if console != nil {
+			kr.Console, kr.ConsoleLog = console.Tail, console.Log
+			kr.Trouble, kr.TroubleReports = console.First, console.Reports
+		}
+		return kr
 	}
 }

@@ -26,6 +26,15 @@ type vmConfig struct {
 	Timeout time.Duration // for the whole VM
 	LogDir  string        // console-*.log and results-*.log go here
 	Verbose bool          // echo every test output line as it arrives
+
+	// BinaryLimit stops the VM when one test binary has been running
+	// this long: its own -test.timeout should have ended it before, but
+	// can't in a guest whose kernel hangs. 0 for no limit; vmtest uses
+	// -test-timeout plus binaryGrace.
+	BinaryLimit time.Duration
+	// LockupLimit stops the VM when the guest kernel reports a CPU stuck
+	// in a soft lockup this long. 0 to wait for the other limits.
+	LockupLimit time.Duration
 }
 
 // errNoConsole means the VM printed nothing on its console in time: on
@@ -82,13 +91,26 @@ func qemuArgs(cfg vmConfig, accel string, k *kernel, initrd string, consoleFD, r
 	return append(args, "-accel", "tcg", "-cpu", "max")
 }
 
+// binaryGrace is how long past its -test.timeout a test binary may take
+// to print its goroutines and exit before the host calls the guest hung.
+const binaryGrace = time.Minute
+
 // consoleTailLines is how much of the kernel console a failure report shows.
 const consoleTailLines = 80
 
+// vmConsole is what bootVM learned from the kernel console.
+type vmConsole struct {
+	Tail    []string      // its last lines
+	Log     string        // the file that has all of it
+	First   *kernelReport // the first report of trouble, if any
+	Reports int           // how many reports of trouble
+}
+
 // bootVM runs one VM to its end and feeds its result stream to p. With
 // firstOutput > 0 it gives up, returning errNoConsole, if the console stays
-// silent that long. It returns the tail of the kernel console.
-func bootVM(ctx context.Context, cfg vmConfig, accel string, k *kernel, initrd, tag string, firstOutput time.Duration, p *streamParser) ([]string, error) {
+// silent that long. It stops a guest that hangs (cfg's BinaryLimit and
+// LockupLimit) with an error that says so.
+func bootVM(ctx context.Context, cfg vmConfig, accel string, k *kernel, initrd, tag string, firstOutput time.Duration, p *streamParser) (*vmConsole, error) {
 	consoleR, consoleW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -101,7 +123,8 @@ func bootVM(ctx context.Context, cfg vmConfig, accel string, k *kernel, initrd, 
 	}
 	defer resultR.Close()
 
-	consoleLog, err := os.Create(filepath.Join(cfg.LogDir, "console-"+tag+".log"))
+	out := &vmConsole{Log: filepath.Join(cfg.LogDir, "console-"+tag+".log")}
+	consoleLog, err := os.Create(out.Log)
 	if err != nil {
 		consoleW.Close()
 		resultW.Close()
@@ -130,8 +153,9 @@ func bootVM(ctx context.Context, cfg vmConfig, accel string, k *kernel, initrd, 
 	var (
 		wg        sync.WaitGroup
 		firstByte = make(chan struct{})
-		tail      []string
-		panicLine string
+		watch     = &consoleWatch{LockupLimit: cfg.LockupLimit}
+		lockedUp  = make(chan *kernelReport, 1)
+		clock     binaryClock
 	)
 	wg.Add(2)
 	go func() {
@@ -143,18 +167,28 @@ func bootVM(ctx context.Context, cfg vmConfig, accel string, k *kernel, initrd, 
 				first = false
 			}
 			line = strings.TrimSuffix(line, "\r")
-			if panicLine == "" && strings.Contains(line, "Kernel panic") {
-				panicLine = line
+			if r := watch.Line(line); r != nil {
+				lockedUp <- r // at most once
 			}
-			tail = append(tail, line)
-			if len(tail) > consoleTailLines {
-				tail = tail[len(tail)-consoleTailLines:]
+			out.Tail = append(out.Tail, line)
+			if len(out.Tail) > consoleTailLines {
+				out.Tail = out.Tail[len(out.Tail)-consoleTailLines:]
 			}
 		})
 	}()
 	go func() {
 		defer wg.Done()
-		readLines(io.TeeReader(resultR, resultLog), p.Line)
+		var cur *binaryResult
+		readLines(io.TeeReader(resultR, resultLog), func(line string) {
+			p.Line(line)
+			if p.cur != cur {
+				if cur = p.cur; cur == nil {
+					clock.set("", time.Time{})
+				} else {
+					clock.set(cur.Name, time.Now())
+				}
+			}
+		})
 	}()
 
 	exited := make(chan error, 1)
@@ -163,9 +197,15 @@ func bootVM(ctx context.Context, cfg vmConfig, accel string, k *kernel, initrd, 
 	var (
 		deadline = time.NewTimer(cfg.Timeout)
 		silence  <-chan time.Time
+		tick     <-chan time.Time
 		runErr   error
 	)
 	defer deadline.Stop()
+	if cfg.BinaryLimit > 0 {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		tick = t.C
+	}
 	if firstOutput > 0 {
 		t := time.NewTimer(firstOutput)
 		defer t.Stop()
@@ -192,6 +232,15 @@ wait:
 		case <-deadline.C:
 			kill(fmt.Errorf("timed out after %s (raise -timeout?)", cfg.Timeout))
 			break wait
+		case r := <-lockedUp:
+			kill(fmt.Errorf("guest hung: the kernel reports a soft lockup: %s; VM stopped (-lockup-limit %s)", r, cfg.LockupLimit))
+			break wait
+		case now := <-tick:
+			if name, ran, over := clock.overdue(now, cfg.BinaryLimit); over {
+				kill(fmt.Errorf("guest hung: %s still running %s after it began, past -test-timeout plus %s for its report; VM stopped",
+					name, ran.Round(time.Second), binaryGrace))
+				break wait
+			}
 		case <-ctx.Done():
 			kill(ctx.Err())
 			break wait
@@ -199,10 +248,11 @@ wait:
 	}
 	wg.Wait()
 	p.Close()
-	if runErr == nil && panicLine != "" {
-		runErr = fmt.Errorf("%s", strings.TrimSpace(panicLine))
+	out.First, out.Reports = watch.First, watch.Reports
+	if runErr == nil && watch.Panic != nil {
+		runErr = fmt.Errorf("%s", watch.Panic.Line)
 	}
-	return tail, runErr
+	return out, runErr
 }
 
 // readLines calls fn for every line of r, the last one even without a

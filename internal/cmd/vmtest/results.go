@@ -196,9 +196,13 @@ type kernelRun struct {
 	Results  []*binaryResult
 	Info     []string
 	Done     bool
-	Err      error // boot or qemu failure, timeout, panic
+	Err      error // boot or qemu failure, timeout, panic, hung guest
 	Console  []string
 	Duration time.Duration
+
+	ConsoleLog     string        // the whole kernel console
+	Trouble        *kernelReport // the kernel's first report of trouble
+	TroubleReports int           // how many it printed
 
 	running string            // the test the latest "=== RUN/CONT" named
 	lastLog map[string]string // test -> its latest log entry, for Skips
@@ -304,6 +308,14 @@ func (k *kernelRun) writeSummary(w io.Writer) {
 		fmt.Fprintf(w, "  VM FAILED: %v\n", k.Err)
 	} else if !k.Done {
 		fmt.Fprintf(w, "  VM FAILED: it stopped before running every test binary\n")
+	}
+	if k.Trouble != nil {
+		// Reported even when the run went on: a kernel that stalled
+		// once under TCG may hang the next run.
+		fmt.Fprintf(w, "  KERNEL TROUBLE: %d report(s), the first: %s (%s)\n", k.TroubleReports, k.Trouble.Kind, k.Trouble)
+	}
+	if (k.Err != nil || !k.Done || k.Trouble != nil) && k.ConsoleLog != "" {
+		fmt.Fprintf(w, "  kernel console: %s\n", k.ConsoleLog)
 	}
 }
 

@@ -198,6 +198,31 @@ func TestKernelRunOutcome(t *testing.T) {
 			table: "m/b  -  -  -  -  NOT RUN",
 		},
 		{
+			name: "guest hung: the kernel's first report and the console log are named",
+			run: kernelRun{
+				Expected: bins[:1], Err: errors.New("guest hung: the kernel reports a soft lockup"),
+				Results:    []*binaryResult{{Name: "a.test", Passed: 1}},
+				ConsoleLog: "/c/console-0-tcg.log", TroubleReports: 3,
+				Trouble: &kernelReport{Kind: "soft lockup", Line: "watchdog: BUG: soft lockup - CPU#0 stuck for 45s! [a.test:9]", Where: "f+0x1/0x2"},
+			},
+			passed: 1, failed: 1,
+			table: "m/a  1  0  0  0s  DID NOT FINISH\n" +
+				"  VM FAILED: guest hung: the kernel reports a soft lockup\n" +
+				"  KERNEL TROUBLE: 3 report(s), the first: soft lockup (watchdog: BUG: soft lockup - CPU#0 stuck for 45s! [a.test:9] at f+0x1/0x2)\n" +
+				"  kernel console: /c/console-0-tcg.log\n",
+		},
+		{
+			name: "kernel trouble is reported even when every test passed",
+			run: kernelRun{
+				Expected: bins[:1], Done: true, Results: []*binaryResult{ok},
+				ConsoleLog: "/c/console-0-tcg.log", TroubleReports: 1,
+				Trouble: &kernelReport{Kind: "RCU stall", Line: "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:"},
+			},
+			ok: true, passed: 3, skipped: 1,
+			table: "  KERNEL TROUBLE: 1 report(s), the first: RCU stall (rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:)\n" +
+				"  kernel console: /c/console-0-tcg.log\n",
+		},
+		{
 			name:   "VM failed before any binary",
 			run:    kernelRun{Err: errors.New("qemu: exit status 1")},
 			failed: 1,
