@@ -163,3 +163,43 @@ func TestPackageDocs(t *testing.T) {
 	sort.Strings(missing)
 	qt.Assert(t, qt.HasLen(missing, 0), qt.Commentf("packages without doc.go: %v", missing))
 }
+
+// TestNoSyscallTracepointAttach keeps tests from attaching programs to the
+// syscall tracepoints (raw or BTF sys_enter/sys_exit, perf events on
+// syscalls/*). Enabling one rewrites the syscall entry that every thread
+// of the test process runs through; under qemu's TCG that has hung the VM
+// tests' guests (link/tracepoint_test.go). Tests attach to task_rename
+// instead. Section names and BTF lookups may still name sys_enter: only the
+// literals that attach calls take are refused.
+func TestNoSyscallTracepointAttach(t *testing.T) {
+	allowed := map[string]bool{
+		"elf_sections_test.go":             true, // section name table, no attach
+		"internal/sys/ptr_test.go":         true, // string pointer encoding
+		"internal/tracefs/tracefs_test.go": true, // event id lookup only
+	}
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != "." && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, "_test.go") || allowed[filepath.ToSlash(p)] || p == "layering_test.go" {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, lit := range []string{`"sys_enter"`, `"sys_exit"`, `"syscalls"`} {
+			if strings.Contains(string(src), lit) {
+				t.Errorf("%s: names the syscall tracepoint %s: attach to task_rename instead", p, lit)
+			}
+		}
+		return nil
+	})
+	qt.Assert(t, qt.IsNil(err))
+}

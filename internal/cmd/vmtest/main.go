@@ -42,6 +42,7 @@ type options struct {
 	run, testFlags, busybox, qemu, cache, accel, appendExtra, failSkips string
 	smp, memMiB                                                         int
 	timeout, testTimeout, lockupLimit, kvmWait                          time.Duration
+	retryHung                                                           int
 	selftest, selftestFail, gzip, verbose                               bool
 
 	bins     []testBinary // what was built
@@ -85,6 +86,7 @@ func parseFlags(out io.Writer, args []string) (*options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 17*time.Minute, "limit for one kernel's whole VM run")
 	fs.DurationVar(&o.testTimeout, "test-timeout", 10*time.Minute, "-test.timeout of each test binary; the host stops a VM whose binary runs 1m longer (its guest hangs)")
 	fs.DurationVar(&o.lockupLimit, "lockup-limit", 2*time.Minute, "stop the VM when the guest kernel reports a CPU stuck in a soft lockup this long (0: wait for the other limits)")
+	fs.IntVar(&o.retryHung, "retry-hung", 1, "boot a kernel whose guest hung (see -lockup-limit) this many more times, for the binaries that did not finish; the summary says so")
 	fs.DurationVar(&o.kvmWait, "kvm-wait", 10*time.Second, "with -accel auto: fall back to TCG if a KVM guest prints nothing this long")
 	fs.BoolVar(&o.selftest, "selftest", true, "run the harness's kernel feature test (kprobe, kretprobe, fentry, fexit, fmod_ret, LSM, freplace, kprobe_multi with raw bpf(2))")
 	fs.BoolVar(&o.selftestFail, "selftest-fail", false, "also run a deliberately failing test binary: the run must fail")
@@ -277,6 +279,24 @@ func runAll(ctx context.Context, o *options) (bool, error) {
 			return false, err
 		}
 		kr := bootKernel(ctx, cfg, &accel, k, initrd, fmt.Sprint(i), o)
+		for try := 1; try <= o.retryHung && errors.Is(kr.Err, errGuestHung) && ctx.Err() == nil; try++ {
+			tag := fmt.Sprintf("%d-retry%d", i, try)
+			kr, err = retryHung(kr, bins, func(rest []testBinary) (*kernelRun, error) {
+				again := *ir
+				again.Binaries = rest
+				initrd := filepath.Join(runDir, "initramfs-"+tag+".cpio")
+				if o.gzip {
+					initrd += ".gz"
+				}
+				if err := again.Write(initrd, o.gzip); err != nil {
+					return nil, err
+				}
+				return bootKernel(ctx, cfg, &accel, k, initrd, tag, o), nil
+			})
+			if err != nil {
+				return false, err
+			}
+		}
 		kr.Expected = bins
 		kr.Info = append(info, kr.Info...)
 		runs = append(runs, kr)
@@ -306,7 +326,11 @@ func runAll(ctx context.Context, o *options) (bool, error) {
 		}
 	}
 	ok = ok && len(runs) == len(kernels)
-	fmt.Printf("\nvmtest: %d kernel(s) in %s, logs in %s\n", len(runs), time.Since(start).Round(time.Second), runDir)
+	fmt.Println()
+	for _, kr := range runs {
+		kr.writeRecap(os.Stdout)
+	}
+	fmt.Printf("vmtest: %d kernel(s) in %s, logs in %s\n", len(runs), time.Since(start).Round(time.Second), runDir)
 	fmt.Printf("vmtest: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
 	if !ok {
 		fmt.Println("vmtest: FAIL")
@@ -383,6 +407,34 @@ func prepareModules(k *kernel, want []string, ir *initramfs) ([]string, error) {
 	}
 	ir.Modules = mods
 	return info, nil
+}
+
+// retryHung runs the binaries that did not finish on hung, a boot whose
+// guest hung, on a fresh boot (boot), and returns the two boots as one run:
+// the first boot's finished binaries, then the second boot's. The summary
+// names the hang (kernelRun.Hung): a flake of the emulator passes on the
+// second boot, a test that hangs the kernel hangs it again.
+func retryHung(hung *kernelRun, bins []testBinary, boot func(rest []testBinary) (*kernelRun, error)) (*kernelRun, error) {
+	var done []*binaryResult
+	for _, r := range hung.Results {
+		if !r.Ended {
+			break
+		}
+		done = append(done, r)
+	}
+	at := "the start"
+	if len(done) < len(hung.Results) {
+		at = hung.Results[len(done)].Name
+	}
+	logf("the guest of %s hung in %s (%v): booting it again for the %d binaries from there", hung.Kernel.Label, at, hung.Err, len(bins)-len(done))
+	kr, err := boot(bins[len(done):])
+	if err != nil {
+		return nil, err
+	}
+	kr.Results = append(done, kr.Results...)
+	kr.Duration += hung.Duration
+	kr.Hung = append(hung.Hung, hungBoot{In: at, Err: hung.Err, ConsoleLog: hung.ConsoleLog, Trouble: hung.Trouble})
+	return kr, nil
 }
 
 // bootKernel boots one kernel and collects its results. Under -accel auto

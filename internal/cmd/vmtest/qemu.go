@@ -42,6 +42,11 @@ type vmConfig struct {
 // instruction, so a silent start under KVM means "use TCG".
 var errNoConsole = errors.New("no console output")
 
+// errGuestHung means the host stopped a guest whose kernel hung: a soft
+// lockup past -lockup-limit or a binary past its -test.timeout. vmtest
+// boots such a kernel once more for the binaries that did not finish.
+var errGuestHung = errors.New("guest hung")
+
 // kvmUsable checks that /dev/kvm opens read-write and answers
 // KVM_GET_API_VERSION with the stable API version 12. It does not prove
 // that a guest will run; bootVM's first-output deadline covers that.
@@ -233,12 +238,12 @@ wait:
 			kill(fmt.Errorf("timed out after %s (raise -timeout?)", cfg.Timeout))
 			break wait
 		case r := <-lockedUp:
-			kill(fmt.Errorf("guest hung: the kernel reports a soft lockup: %s; VM stopped (-lockup-limit %s)", r, cfg.LockupLimit))
+			kill(fmt.Errorf("%w: the kernel reports a soft lockup: %s; VM stopped (-lockup-limit %s)", errGuestHung, r, cfg.LockupLimit))
 			break wait
 		case now := <-tick:
 			if name, ran, over := clock.overdue(now, cfg.BinaryLimit); over {
-				kill(fmt.Errorf("guest hung: %s still running %s after it began, past -test-timeout plus %s for its report; VM stopped",
-					name, ran.Round(time.Second), binaryGrace))
+				kill(fmt.Errorf("%w: %s still running %s after it began, past -test-timeout plus %s for its report; VM stopped",
+					errGuestHung, name, ran.Round(time.Second), binaryGrace))
 				break wait
 			}
 		case <-ctx.Done():

@@ -200,6 +200,10 @@ type kernelRun struct {
 	Console  []string
 	Duration time.Duration
 
+	// Hung lists the earlier boots of this kernel whose guest hung; the
+	// binaries that had not finished ran again on the next boot.
+	Hung []hungBoot
+
 	ConsoleLog     string        // the whole kernel console
 	Trouble        *kernelReport // the kernel's first report of trouble
 	TroubleReports int           // how many it printed
@@ -246,6 +250,22 @@ func (k *kernelRun) counts() (passed, failed, skipped int) {
 	return
 }
 
+// hungBoot is a boot that the host stopped because its guest hung.
+type hungBoot struct {
+	In         string // the binary that was running
+	Err        error
+	ConsoleLog string
+	Trouble    *kernelReport
+}
+
+func (h hungBoot) String() string {
+	s := fmt.Sprintf("the guest hung in %s (%v); the binaries from it on ran again on a fresh boot; console: %s", h.In, h.Err, h.ConsoleLog)
+	if h.Trouble != nil {
+		s += fmt.Sprintf("; the kernel's first report: %s (%s)", h.Trouble.Kind, h.Trouble)
+	}
+	return s
+}
+
 // writeSummary prints the per-package table of one kernel.
 func (k *kernelRun) writeSummary(w io.Writer) {
 	fmt.Fprintf(w, "\nvmtest: kernel %s, accel %s, %s\n", k.Kernel.Label, k.Accel, k.Duration.Round(time.Second))
@@ -280,12 +300,7 @@ func (k *kernelRun) writeSummary(w io.Writer) {
 			r.Duration.Round(100*time.Millisecond), r.status())
 	}
 	tw.Flush()
-	var skips []string
-	for _, r := range k.Results {
-		for _, sk := range r.Skips {
-			skips = append(skips, strings.TrimSuffix(r.Name, ".test")+": "+sk)
-		}
-	}
+	skips := groupSkips(k.Results)
 	if len(skips) > 0 {
 		fmt.Fprintf(w, "  skipped in the VM:\n")
 		for i, sk := range skips {
@@ -304,6 +319,9 @@ func (k *kernelRun) writeSummary(w io.Writer) {
 			fmt.Fprintf(w, "  FAILED, a skip not allowed in the VM: %s: %s\n", strings.TrimSuffix(r.Name, ".test"), sk)
 		}
 	}
+	for _, h := range k.Hung {
+		fmt.Fprintf(w, "  REBOOTED: %s\n", h)
+	}
 	if k.Err != nil {
 		fmt.Fprintf(w, "  VM FAILED: %v\n", k.Err)
 	} else if !k.Done {
@@ -316,6 +334,99 @@ func (k *kernelRun) writeSummary(w io.Writer) {
 	}
 	if (k.Err != nil || !k.Done || k.Trouble != nil) && k.ConsoleLog != "" {
 		fmt.Fprintf(w, "  kernel console: %s\n", k.ConsoleLog)
+	}
+}
+
+// groupSkips lists the skips of results, one line per binary and reason:
+// tests that skipped for the same logged reason share a line ("TestA/x
+// (and 7 more like it): f_test.go:12: no tool"), so that one missing tool
+// does not fill the summary.
+func groupSkips(results []*binaryResult) []string {
+	var lines []string
+	for _, r := range results {
+		bin := strings.TrimSuffix(r.Name, ".test")
+		var order []string
+		first := map[string]string{}
+		more := map[string]int{}
+		for _, sk := range r.Skips {
+			test, reason, ok := strings.Cut(sk, ": ")
+			if !ok {
+				test, reason = sk, ""
+			}
+			if _, seen := first[reason]; seen {
+				more[reason]++
+				continue
+			}
+			first[reason] = test
+			order = append(order, reason)
+		}
+		for _, reason := range order {
+			line := bin + ": " + first[reason]
+			if n := more[reason]; n > 0 {
+				line += fmt.Sprintf(" (and %d more like it)", n)
+			}
+			if reason != "" {
+				line += ": " + reason
+			}
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// maxRecapLines bounds the failure recap of one kernel.
+const maxRecapLines = 20
+
+// writeRecap prints, in a few lines, why k failed: the failed tests, the
+// binaries that did not finish or run, and the VM's error. main prints it
+// last, next to the totals, where a CI log's tail shows it.
+func (k *kernelRun) writeRecap(w io.Writer) {
+	for _, h := range k.Hung {
+		// Said even when the next boot passed: a guest that hangs under
+		// TCG now and then is worth knowing about.
+		fmt.Fprintf(w, "vmtest: on %s %s\n", k.Kernel.Label, h)
+	}
+	if k.OK() {
+		return
+	}
+	var lines []string
+	ran := map[string]bool{}
+	for _, r := range k.Results {
+		ran[r.Name] = true
+		bin := strings.TrimSuffix(r.Name, ".test")
+		for _, f := range r.Fails {
+			lines = append(lines, bin+": "+f)
+		}
+		for _, sk := range r.BadSkips {
+			lines = append(lines, bin+": skip not allowed: "+sk)
+		}
+		if !r.OK() && len(r.Fails) == 0 && len(r.BadSkips) == 0 {
+			lines = append(lines, bin+": "+r.status())
+		} else if !r.Ended {
+			lines = append(lines, bin+": DID NOT FINISH")
+		}
+	}
+	var notRun []string
+	for _, b := range k.Expected {
+		if !ran[b.Name] {
+			notRun = append(notRun, strings.TrimSuffix(b.Name, ".test"))
+		}
+	}
+	if len(notRun) > 0 {
+		lines = append(lines, "not run: "+strings.Join(notRun, " "))
+	}
+	if k.Err != nil {
+		lines = append(lines, fmt.Sprintf("VM: %v", k.Err))
+	} else if !k.Done {
+		lines = append(lines, "VM: it stopped before running every test binary")
+	}
+	fmt.Fprintf(w, "vmtest: FAILED on %s:\n", k.Kernel.Label)
+	for i, l := range lines {
+		if i == maxRecapLines {
+			fmt.Fprintf(w, "  ... and %d more (see the summary above)\n", len(lines)-i)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", l)
 	}
 }
 

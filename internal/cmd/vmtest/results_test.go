@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -164,6 +165,7 @@ func TestKernelRunOutcome(t *testing.T) {
 		ok                      bool
 		passed, failed, skipped int
 		table                   string
+		recap                   string // writeRecap's whole output, squeezed
 	}{
 		{
 			name: "all pass",
@@ -180,6 +182,7 @@ func TestKernelRunOutcome(t *testing.T) {
 			}},
 			passed: 4, failed: 2, skipped: 1,
 			table: "m/b  1  2  0  0s  FAIL (exit 1)\n  skipped in the VM:\n  a: TestS: needs clang\n  FAILED: b: TestY\n  FAILED: b: TestY/sub\n",
+			recap: "vmtest: FAILED on 6.1:\n  b: TestY\n  b: TestY/sub\n",
 		},
 		{
 			name: "crash without a FAIL line counts as one failure",
@@ -188,6 +191,7 @@ func TestKernelRunOutcome(t *testing.T) {
 			}},
 			passed: 3, failed: 1, skipped: 1,
 			table: "m/b  0  0  0  0s  FAIL (exit 2)",
+			recap: "vmtest: FAILED on 6.1:\n  b: FAIL (exit 2)\n",
 		},
 		{
 			name: "VM stopped: unfinished and missing binaries fail",
@@ -196,6 +200,7 @@ func TestKernelRunOutcome(t *testing.T) {
 			}},
 			passed: 1, failed: 2,
 			table: "m/b  -  -  -  -  NOT RUN",
+			recap: "vmtest: FAILED on 6.1:\n  a: DID NOT FINISH\n  not run: b\n  VM: timed out\n",
 		},
 		{
 			name: "guest hung: the kernel's first report and the console log are named",
@@ -226,6 +231,7 @@ func TestKernelRunOutcome(t *testing.T) {
 			name:   "VM failed before any binary",
 			run:    kernelRun{Err: errors.New("qemu: exit status 1")},
 			failed: 1,
+			recap:  "vmtest: FAILED on 6.1:\n  VM: qemu: exit status 1\n",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,8 +248,33 @@ func TestKernelRunOutcome(t *testing.T) {
 			var fails strings.Builder
 			tc.run.writeFailures(&fails)
 			qt.Assert(t, qt.Equals(fails.Len() == 0, tc.ok || len(tc.run.Results) == 0))
+
+			var recap strings.Builder
+			tc.run.writeRecap(&recap)
+			if tc.recap != "" || tc.ok {
+				qt.Assert(t, qt.Equals(squeeze(recap.String()), tc.recap))
+			}
 		})
 	}
+}
+
+func TestGroupSkips(t *testing.T) {
+	results := []*binaryResult{
+		{Name: "ebpf.test", Skips: []string{
+			"TestLLVM: x_test.go:5: llvm-readelf-19 is not installed",
+			"TestNetkit: n_test.go:9: netkit needs 6.7",
+			"TestLLVM2: x_test.go:5: llvm-readelf-19 is not installed",
+			"TestLLVM3: x_test.go:5: llvm-readelf-19 is not installed",
+			"TestBare",
+		}},
+		{Name: "link.test", Skips: []string{"TestNetkit: n_test.go:9: netkit needs 6.7"}},
+	}
+	qt.Assert(t, qt.DeepEquals(groupSkips(results), []string{
+		"ebpf: TestLLVM (and 2 more like it): x_test.go:5: llvm-readelf-19 is not installed",
+		"ebpf: TestNetkit: n_test.go:9: netkit needs 6.7",
+		"ebpf: TestBare",
+		"link: TestNetkit: n_test.go:9: netkit needs 6.7",
+	}))
 }
 
 var manySpaces = regexp.MustCompile(" {2,}")
@@ -252,4 +283,55 @@ var manySpaces = regexp.MustCompile(" {2,}")
 // depending on column widths.
 func squeeze(s string) string {
 	return manySpaces.ReplaceAllString(s, "  ")
+}
+
+func TestRetryHung(t *testing.T) {
+	bins := []testBinary{
+		{Name: "a.test", ImportPath: "m/a"},
+		{Name: "b.test", ImportPath: "m/b"},
+		{Name: "c.test", ImportPath: "m/c"},
+	}
+	k := &kernel{Label: "6.1"}
+	hung := &kernelRun{
+		Kernel: k, Expected: bins, ConsoleLog: "/c/console-0-tcg.log",
+		Err: fmt.Errorf("%w: the kernel reports a soft lockup", errGuestHung),
+		Results: []*binaryResult{
+			{Name: "a.test", Passed: 2, Ended: true},
+			{Name: "b.test", Passed: 1},
+		},
+		Trouble: &kernelReport{Kind: "soft lockup", Line: "watchdog: BUG: soft lockup", Where: "syscall_trace_enter+0x1/0x2"},
+	}
+	var rest []testBinary
+	kr, err := retryHung(hung, bins, func(r []testBinary) (*kernelRun, error) {
+		rest = r
+		return &kernelRun{Kernel: k, Done: true, ConsoleLog: "/c/console-0-retry1-tcg.log", Results: []*binaryResult{
+			{Name: "b.test", Passed: 3, Ended: true},
+			{Name: "c.test", Passed: 1, Ended: true},
+		}}, nil
+	})
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.DeepEquals(rest, bins[1:]))
+	kr.Expected = bins
+	qt.Assert(t, qt.IsTrue(kr.OK()))
+	p, f, s := kr.counts()
+	qt.Assert(t, qt.DeepEquals([]int{p, f, s}, []int{6, 0, 0}))
+
+	var sum, recap strings.Builder
+	kr.writeSummary(&sum)
+	kr.writeRecap(&recap)
+	want := "the guest hung in b.test (guest hung: the kernel reports a soft lockup); the binaries from it on ran again on a fresh boot; " +
+		"console: /c/console-0-tcg.log; the kernel's first report: soft lockup (watchdog: BUG: soft lockup at syscall_trace_enter+0x1/0x2)\n"
+	qt.Assert(t, qt.StringContains(sum.String(), "  REBOOTED: "+want))
+	qt.Assert(t, qt.Equals(recap.String(), "vmtest: on 6.1 "+want))
+
+	// A second hang in the same binary fails the run.
+	kr, err = retryHung(hung, bins, func(r []testBinary) (*kernelRun, error) {
+		return &kernelRun{Kernel: k, Err: hung.Err, Results: []*binaryResult{{Name: "b.test"}}}, nil
+	})
+	qt.Assert(t, qt.IsNil(err))
+	kr.Expected = bins
+	qt.Assert(t, qt.IsFalse(kr.OK()))
+	recap.Reset()
+	kr.writeRecap(&recap)
+	qt.Assert(t, qt.StringContains(recap.String(), "vmtest: FAILED on 6.1:\n  b: DID NOT FINISH\n  not run: c\n  VM: guest hung"))
 }
