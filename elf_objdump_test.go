@@ -250,6 +250,7 @@ func bpftoolSize(types map[int]*bpftoolType, id int) uint64 {
 }
 
 func TestAgainstBpftool(t *testing.T) {
+	lookTool(t, "bpftool") // one skip for the table
 	for _, name := range testObjects(t) {
 		if isInvalidObject(name) {
 			continue

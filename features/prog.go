@@ -65,7 +65,7 @@ var targetProgramTypes = internal.FeatureMatrix[ebpf.ProgramType]{
 func init() {
 	for pt, ft := range targetProgramTypes {
 		// The first kernel with the type is in the shared table.
-		ft.Name = "program type " + pt.String()
+		ft.Name = typeprobe.ProgTypeName(sys.ProgType(pt))
 		ft.Version = typeprobe.ProgTypes()[sys.ProgType(pt)].Version
 		ft.Fn = typeprobe.Configured(ft.Name, ft.Version, ft.Fn)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -12,7 +13,7 @@ import (
 
 // HaveMapType reports whether the kernel can create maps of type mt: nil,
 // an error wrapping internal.ErrNotSupported that names the type ("map
-// type RingBuf") and the first kernel with it (or says the kernel was
+// type ringbuf", the kernel's and bpftool's name) and the first kernel with it (or says the kernel was
 // built without it), or another error if the probe itself failed (not
 // memoized). Types without a probe give ErrUnknown.
 //
@@ -23,7 +24,13 @@ func HaveMapType[T Named](mt T) error {
 	if p == nil {
 		return fmt.Errorf("map type %s: %w", mt, ErrUnknown)
 	}
-	return p.result("map type " + mt.String())
+	return p.result(MapTypeName(sys.MapType(mt)))
+}
+
+// MapTypeName names mt as the kernel and bpftool do, for errors: "map type
+// ringbuf" for BPF_MAP_TYPE_RINGBUF.
+func MapTypeName(mt sys.MapType) string {
+	return "map type " + strings.ToLower(strings.TrimPrefix(mt.String(), "BPF_MAP_TYPE_"))
 }
 
 // MapTypeVersion returns the first kernel with map type mt, or false if

@@ -3,6 +3,7 @@ package typeprobe
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bpfkit/ebpf/internal/sys"
 )
@@ -30,7 +31,7 @@ func ProgTypes() map[sys.ProgType]ProgType {
 
 // HaveProgType reports whether the kernel can load programs of type pt:
 // nil, an error wrapping internal.ErrNotSupported that names the type
-// ("program type Netfilter") and the first kernel with it (or says the
+// ("program type netfilter", the kernel's and bpftool's name) and the first kernel with it (or says the
 // kernel was built without it), or another error if the probe itself
 // failed (not memoized). Types without a probe here, including those
 // marked NeedsTarget, give ErrUnknown.
@@ -42,7 +43,13 @@ func HaveProgType[T Named](pt T) error {
 	if p == nil {
 		return fmt.Errorf("program type %s: %w", pt, ErrUnknown)
 	}
-	return p.result("program type " + pt.String())
+	return p.result(ProgTypeName(sys.ProgType(pt)))
+}
+
+// ProgTypeName names pt as the kernel and bpftool do, for errors: "program
+// type sched_cls" for BPF_PROG_TYPE_SCHED_CLS.
+func ProgTypeName(pt sys.ProgType) string {
+	return "program type " + strings.ToLower(strings.TrimPrefix(pt.String(), "BPF_PROG_TYPE_"))
 }
 
 var progTypes = map[sys.ProgType]ProgType{

@@ -20,7 +20,8 @@ import (
 var ErrUnknown = errors.New("no probe known")
 
 // Named is a map or program type of the root package: a kernel enum value
-// with its Go name, which the probe's error uses ("map type RingBuf").
+// with its Go name. Probe errors name the type as the kernel does ("map
+// type ringbuf").
 type Named interface {
 	~uint32
 	String() string

@@ -3,6 +3,7 @@ package typeprobe
 import (
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -56,7 +57,7 @@ func TestHaveMapType(t *testing.T) {
 				qt.Assert(t, qt.IsNil(err))
 			} else {
 				qt.Assert(t, qt.ErrorIs(err, internal.ErrNotSupported))
-				qt.Assert(t, qt.ErrorMatches(err, `map type `+mt.String()+` not supported \(requires >= v`+version+`\)`))
+				qt.Assert(t, qt.ErrorMatches(err, regexp.QuoteMeta(MapTypeName(sys.MapType(mt)))+` not supported \(requires >= v`+version+`\)`))
 			}
 			qt.Assert(t, qt.Equals(countCalls(func() { qt.Assert(t, qt.Equals(HaveMapType(mt), err)) }), 0))
 		})
@@ -81,10 +82,10 @@ func TestHaveProgType(t *testing.T) {
 			case info.NeedsTarget:
 				qt.Assert(t, qt.ErrorIs(err, ErrUnknown))
 			case !KernelAtLeast(info.Version):
-				qt.Assert(t, qt.ErrorMatches(err, `program type `+pt.String()+` not supported \(requires >= v`+info.Version+`\)`))
+				qt.Assert(t, qt.ErrorMatches(err, regexp.QuoteMeta(ProgTypeName(sys.ProgType(pt)))+` not supported \(requires >= v`+info.Version+`\)`))
 			case sys.ProgType(pt) == sys.BPF_PROG_TYPE_LIRC_MODE2 && cfg["CONFIG_BPF_LIRC_MODE2"] != "y":
 				qt.Assert(t, qt.ErrorIs(err, internal.ErrNotSupported))
-				qt.Assert(t, qt.ErrorMatches(err, `program type LIRC_MODE2 \(not built into this kernel, though it is newer than v4.18\) not supported`))
+				qt.Assert(t, qt.ErrorMatches(err, `program type lirc_mode2 \(not built into this kernel, though it is newer than v4.18\) not supported`))
 			default:
 				qt.Assert(t, qt.IsNil(err))
 			}
@@ -163,4 +164,11 @@ func TestCreateMap(t *testing.T) {
 	qt.Assert(t, qt.Equals(CreateMap(&sys.MapCreateAttr{MapType: sys.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 1, MapFlags: 1 << 30}), internal.ErrNotSupported))
 	qt.Assert(t, qt.IsNil(LoadProgram(sys.BPF_PROG_TYPE_SOCKET_FILTER, 0, 0)))
 	qt.Assert(t, qt.Equals(LoadProgram(sys.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, 1000, 0), internal.ErrNotSupported))
+}
+
+func TestTypeNames(t *testing.T) {
+	qt.Assert(t, qt.Equals(MapTypeName(sys.BPF_MAP_TYPE_RINGBUF), "map type ringbuf"))
+	qt.Assert(t, qt.Equals(MapTypeName(sys.BPF_MAP_TYPE_PERCPU_ARRAY), "map type percpu_array"))
+	qt.Assert(t, qt.Equals(ProgTypeName(sys.BPF_PROG_TYPE_SCHED_CLS), "program type sched_cls"))
+	qt.Assert(t, qt.Equals(ProgTypeName(sys.BPF_PROG_TYPE_NETFILTER), "program type netfilter"))
 }
