@@ -26,10 +26,11 @@ type goFile struct {
 	bpfCall bool // mentions SYS_BPF
 }
 
-func moduleFiles(t *testing.T) []goFile {
-	t.Helper()
-	var files []goFile
-	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+// walkGoFiles calls fn with the slash-separated path and the source of
+// every Go file of the module, tests included, outside testdata and hidden
+// directories.
+func walkGoFiles(fn func(path string, src []byte) error) error {
+	return filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -39,18 +40,29 @@ func moduleFiles(t *testing.T) []goFile {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+		if !strings.HasSuffix(p, ".go") {
 			return nil
 		}
 		src, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
+		return fn(filepath.ToSlash(p), src)
+	})
+}
+
+func moduleFiles(t *testing.T) []goFile {
+	t.Helper()
+	var files []goFile
+	err := walkGoFiles(func(p string, src []byte) error {
+		if strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
 		f, err := parser.ParseFile(token.NewFileSet(), p, src, parser.ImportsOnly)
 		if err != nil {
 			return err
 		}
-		dir := filepath.ToSlash(filepath.Dir(p))
+		dir := path.Dir(p)
 		gf := goFile{pkg: module, name: filepath.Base(p), bpfCall: strings.Contains(string(src), "SYS_BPF")}
 		if dir != "." {
 			gf.pkg = module + "/" + dir
@@ -177,22 +189,9 @@ func TestNoSyscallTracepointAttach(t *testing.T) {
 		"internal/sys/ptr_test.go":         true, // string pointer encoding
 		"internal/tracefs/tracefs_test.go": true, // event id lookup only
 	}
-	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != "." && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
-			}
+	err := walkGoFiles(func(p string, src []byte) error {
+		if !strings.HasSuffix(p, "_test.go") || allowed[p] || p == "layering_test.go" {
 			return nil
-		}
-		if !strings.HasSuffix(p, "_test.go") || allowed[filepath.ToSlash(p)] || p == "layering_test.go" {
-			return nil
-		}
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return err
 		}
 		for _, lit := range []string{`"sys_enter"`, `"sys_exit"`, `"syscalls"`} {
 			if strings.Contains(string(src), lit) {
