@@ -137,20 +137,11 @@ func (gf *GoFormatter) writeType(typ Type) error {
 			gf.w.WriteString(name)
 			return nil
 		}
-		switch v := typ.(type) {
-		case *Typedef:
-			typ = v.Type
-		case *Const:
-			typ = v.Type
-		case *Volatile:
-			typ = v.Type
-		case *Restrict:
-			typ = v.Type
-		case *TypeTag:
-			typ = v.Type
-		default:
+		next, ok := unwrap(typ, true)
+		if !ok {
 			return gf.writeTypeLit(typ)
 		}
+		typ = next
 	}
 	return errTooDeep
 }

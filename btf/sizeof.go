@@ -13,37 +13,45 @@ const maxResolveDepth = 32
 
 var errTooDeep = errors.New("exceeded maximum type depth")
 
+// unwrap returns the type that typ qualifies (Const, Volatile, Restrict,
+// TypeTag) and, with typedefs, the type a Typedef names; false for any
+// other type.
+func unwrap(typ Type, typedefs bool) (Type, bool) {
+	switch v := typ.(type) {
+	case *Const:
+		return v.Type, true
+	case *Volatile:
+		return v.Type, true
+	case *Restrict:
+		return v.Type, true
+	case *TypeTag:
+		return v.Type, true
+	case *Typedef:
+		return v.Type, typedefs
+	}
+	return typ, false
+}
+
 // QualifiedType returns typ without its qualifiers (Const, Volatile,
 // Restrict, TypeTag). If more than 32 qualifiers are stacked (only a
 // malformed graph does that), it returns the type reached after 32.
 func QualifiedType(typ Type) Type {
-	for range maxResolveDepth {
-		switch v := typ.(type) {
-		case *Const:
-			typ = v.Type
-		case *Volatile:
-			typ = v.Type
-		case *Restrict:
-			typ = v.Type
-		case *TypeTag:
-			typ = v.Type
-		default:
-			return typ
-		}
-	}
-	return typ
+	return strip(typ, false)
 }
 
 // UnderlyingType returns typ without its qualifiers and typedefs. If more
 // than 32 are stacked, it returns the type reached after 32.
 func UnderlyingType(typ Type) Type {
+	return strip(typ, true)
+}
+
+func strip(typ Type, typedefs bool) Type {
 	for range maxResolveDepth {
-		switch v := QualifiedType(typ).(type) {
-		case *Typedef:
-			typ = v.Type
-		default:
-			return v
+		next, ok := unwrap(typ, typedefs)
+		if !ok {
+			return typ
 		}
+		typ = next
 	}
 	return typ
 }
@@ -56,21 +64,11 @@ func As[T Type](typ Type) (T, bool) {
 		if t, ok := typ.(T); ok {
 			return t, true
 		}
-		switch v := typ.(type) {
-		case *Const:
-			typ = v.Type
-		case *Volatile:
-			typ = v.Type
-		case *Restrict:
-			typ = v.Type
-		case *TypeTag:
-			typ = v.Type
-		case *Typedef:
-			typ = v.Type
-		default:
-			var zero T
-			return zero, false
+		next, ok := unwrap(typ, true)
+		if !ok {
+			break
 		}
+		typ = next
 	}
 	var zero T
 	return zero, false
@@ -88,6 +86,10 @@ const pointerSize = 8
 func Sizeof(typ Type) (int, error) {
 	var n int64 = 1
 	for range maxResolveDepth {
+		if next, ok := unwrap(typ, true); ok {
+			typ = next
+			continue
+		}
 		var size int64
 		switch v := typ.(type) {
 		case *Array:
@@ -98,21 +100,6 @@ func Sizeof(typ Type) (int, error) {
 				return 0, fmt.Errorf("sizeof %s: overflow", typ)
 			}
 			n *= int64(v.Nelems)
-			typ = v.Type
-			continue
-		case *Typedef:
-			typ = v.Type
-			continue
-		case *Const:
-			typ = v.Type
-			continue
-		case *Volatile:
-			typ = v.Type
-			continue
-		case *Restrict:
-			typ = v.Type
-			continue
-		case *TypeTag:
 			typ = v.Type
 			continue
 		case *Var:
