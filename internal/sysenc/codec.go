@@ -169,7 +169,7 @@ func (cc *Cache) Source(data any, size int) (unsafe.Pointer, *Codec, bool) {
 	if d := dataWord(data); c.fastSource == size && d != nil {
 		return d, c, true
 	}
-	p, ok := c.source2(data, size)
+	p, ok := c.direct(data, size, c.source)
 	return p, c, ok
 }
 
@@ -183,7 +183,7 @@ func (cc *Cache) Sink(data any, size int) (unsafe.Pointer, *Codec, bool) {
 	if d := dataWord(data); c.fastSink == size && d != nil {
 		return d, c, true
 	}
-	p, ok := c.sink2(data, size)
+	p, ok := c.direct(data, size, c.sink)
 	return p, c, ok
 }
 
@@ -208,11 +208,14 @@ func (c *Codec) Source(data any, size int) (unsafe.Pointer, bool) {
 	if d := dataWord(data); c.fastSource == size && d != nil {
 		return d, true
 	}
-	return c.source2(data, size)
+	return c.direct(data, size, c.source)
 }
 
-func (c *Codec) source2(data any, size int) (unsafe.Pointer, bool) {
-	if !c.source {
+// direct is the slow path of Source and Sink (ok says whether the codec
+// allows the direction): the address and length of data's memory, if the
+// kernel can use exactly size bytes there.
+func (c *Codec) direct(data any, size int, ok bool) (unsafe.Pointer, bool) {
+	if !ok {
 		return nil, false
 	}
 	p, n := c.memory(data)
@@ -235,21 +238,7 @@ func (c *Codec) Sink(data any, size int) (unsafe.Pointer, bool) {
 	if d := dataWord(data); c.fastSink == size && d != nil {
 		return d, true
 	}
-	return c.sink2(data, size)
-}
-
-func (c *Codec) sink2(data any, size int) (unsafe.Pointer, bool) {
-	if !c.sink {
-		return nil, false
-	}
-	p, n := c.memory(data)
-	if n != size && c.shape != shapeUnsafe {
-		return nil, false
-	}
-	if p == nil && size > 0 {
-		return nil, false
-	}
-	return p, true
+	return c.direct(data, size, c.sink)
 }
 
 // Finish makes the size bytes the kernel wrote at p, an address returned by
