@@ -83,10 +83,7 @@ func (m *Map) batchLookup(cmd sys.Cmd, cursor *MapBatchCursor, keysOut, valuesOu
 		if errors.Is(sysErr, unix.ENOSPC) {
 			return 0, fmt.Errorf("map %s: %s: %w (a bucket holds more than %d entries: use a larger batch)", m.errs.lookup.desc, op, sysErr, count)
 		}
-		if missing := haveBatchAPI(); errors.Is(missing, ErrNotSupported) {
-			return 0, fmt.Errorf("map %s: %s: %w", m.errs.lookup.desc, op, missing)
-		}
-		return 0, m.opError(op, nil, sysErr)
+		return m.batchError(op, 0, sysErr)
 	}
 	if err := keySink.finish(keysOut, n, int(m.keySize), 1, 0); err != nil {
 		return 0, m.encodeError(op, "keys", err)
@@ -161,10 +158,7 @@ func (m *Map) BatchUpdate(keys, values any, opts *BatchOptions) (int, error) {
 	err = sys.MapUpdateBatch(&attr)
 	runtime.KeepAlive(m.fd)
 	if err != nil {
-		if missing := haveBatchAPI(); errors.Is(missing, ErrNotSupported) {
-			return 0, fmt.Errorf("map %s: batch update: %w", m.errs.lookup.desc, missing)
-		}
-		return int(attr.Count), m.opError("batch update", nil, err)
+		return m.batchError("batch update", attr.Count, err)
 	}
 	return int(attr.Count), nil
 }
@@ -192,12 +186,19 @@ func (m *Map) BatchDelete(keys any, opts *BatchOptions) (int, error) {
 	err = sys.MapDeleteBatch(&attr)
 	runtime.KeepAlive(m.fd)
 	if err != nil {
-		if missing := haveBatchAPI(); errors.Is(missing, ErrNotSupported) {
-			return 0, fmt.Errorf("map %s: batch delete: %w", m.errs.lookup.desc, missing)
-		}
-		return int(attr.Count), m.opError("batch delete", nil, err)
+		return m.batchError("batch delete", attr.Count, err)
 	}
 	return int(attr.Count), nil
+}
+
+// batchError explains a failed batch command that got through done
+// entries: none and ErrNotSupported if the kernel has no batch API at all
+// (probed once), else done and the operation's error.
+func (m *Map) batchError(op string, done uint32, err error) (int, error) {
+	if missing := haveBatchAPI(); errors.Is(missing, ErrNotSupported) {
+		return 0, fmt.Errorf("map %s: %s: %w", m.errs.lookup.desc, op, missing)
+	}
+	return int(done), m.opError(op, nil, err)
 }
 
 // batchCount checks that keys and values are slices of matching lengths
