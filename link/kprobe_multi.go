@@ -116,7 +116,7 @@ func kprobeMulti(prog *ebpf.Program, opts KprobeMultiOptions, flags uint32) (Lin
 	if err != nil {
 		switch {
 		case errors.Is(err, unix.ESRCH):
-			err = notExist(fmt.Errorf("a symbol is not in kallsyms or not traceable: %w", unix.ENOENT))
+			err = fmt.Errorf("a symbol is not in kallsyms or not traceable: %w", unix.ENOENT)
 		case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, sys.ENOTSUPP):
 			probe := haveBPFLinkKprobeMulti
 			if opts.Session {

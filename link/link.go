@@ -103,17 +103,9 @@ func NewFromFD(fd int) (Link, error) {
 func NewFromID(id ID) (Link, error) {
 	fd, err := sys.LinkGetFdById(&sys.LinkGetFdByIdAttr{LinkId: uint32(id)})
 	if err != nil {
-		return nil, fmt.Errorf("open link %d: %w", id, notExist(err))
+		return nil, fmt.Errorf("open link %d: %w", id, err)
 	}
 	return wrapRawLink(&RawLink{fd: fd})
-}
-
-// notExist makes ENOENT match os.ErrNotExist as well.
-func notExist(err error) error {
-	if errors.Is(err, unix.ENOENT) && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w (%w)", os.ErrNotExist, err)
-	}
-	return err
 }
 
 // RawLinkOptions are the arguments of AttachRawLink.

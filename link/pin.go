@@ -13,7 +13,7 @@ import (
 func loadPinnedRawLink(fileName string, fileFlags uint32) (*RawLink, error) {
 	fd, err := sys.ObjGet(&sys.ObjGetAttr{Pathname: sys.NewStringPointer(fileName), FileFlags: fileFlags})
 	if err != nil {
-		return nil, fmt.Errorf("load pinned link %s: %w", fileName, notExist(err))
+		return nil, fmt.Errorf("load pinned link %s: %w", fileName, err)
 	}
 	return &RawLink{fd: fd, pinnedPath: fileName}, nil
 }

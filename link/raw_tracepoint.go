@@ -62,7 +62,7 @@ func rawTracepointOpen(name string, prog *ebpf.Program, cookie uint64) (*sys.FD,
 	fd, err := sys.RawTracepointOpen(&attr)
 	runtime.KeepAlive(prog)
 	if err != nil {
-		return nil, fmt.Errorf("BPF_RAW_TRACEPOINT_OPEN: %w", notExist(err))
+		return nil, fmt.Errorf("BPF_RAW_TRACEPOINT_OPEN: %w", err)
 	}
 	return fd, nil
 }

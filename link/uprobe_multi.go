@@ -3,6 +3,7 @@ package link
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 
 	"golang.org/x/sys/unix"
@@ -109,8 +110,8 @@ func (ex *Executable) uprobeMulti(symbols []string, prog *ebpf.Program, opts *Up
 			}
 		case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, sys.ENOTSUPP):
 			err = fmt.Errorf("%w (%w)", &internal.UnsupportedFeatureError{Name: "uprobe_multi links (CONFIG_UPROBES)", MinimumVersion: internal.Version{6, 6, 0}}, err)
-		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ESRCH):
-			err = notExist(err)
+		case errors.Is(err, unix.ESRCH):
+			err = fmt.Errorf("%w: no process with the given PID (%w)", os.ErrNotExist, err)
 		}
 		return nil, fmt.Errorf("%s: create link: %w", what, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/go-quicktest/qt"
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfkit/ebpf/internal/testutils"
 	"github.com/bpfkit/ebpf/internal/tracefs"
@@ -439,6 +440,10 @@ func TestUprobeMulti(t *testing.T) {
 	qt.Assert(t, qt.IsNotNil(err))
 	_, err = ex.UprobeMulti([]string{"bpfkit_no_such_symbol"}, prog, nil)
 	qt.Assert(t, qt.ErrorIs(err, ErrNoSymbol))
+	// Above pid_max (at most 2^22): no such process.
+	_, err = ex.UprobeMulti(nil, prog, &UprobeMultiOptions{Addresses: addrs, PID: 1 << 30})
+	qt.Assert(t, qt.ErrorIs(err, os.ErrNotExist))
+	qt.Assert(t, qt.ErrorIs(err, unix.ESRCH))
 }
 
 func TestUretprobeMultiGo(t *testing.T) {
