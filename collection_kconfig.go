@@ -7,13 +7,12 @@ import (
 	"os"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal"
 	"github.com/bpfkit/ebpf/internal/kconfig"
 	"github.com/bpfkit/ebpf/internal/sys"
+	"github.com/bpfkit/ebpf/internal/typeprobe"
 )
 
 // .kconfig externs (`extern int CONFIG_HZ __kconfig;`) are read by
@@ -242,17 +241,10 @@ var haveBPFCookie = internal.NewFeatureTest("bpf_get_attach_cookie", func() erro
 		return err
 	}
 	code := buf.Bytes()
-	fd, err := sys.ProgLoad(&sys.ProgLoadAttr{
+	return typeprobe.Load(&sys.ProgLoadAttr{
 		ProgType: sys.ProgType(TracePoint),
 		InsnCnt:  uint32(len(code) / asm.InstructionSize),
 		Insns:    sys.NewSlicePointer(code),
 		License:  sys.NewStringPointer("GPL"),
 	})
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
-		return internal.ErrNotSupported
-	}
-	if err != nil {
-		return err
-	}
-	return fd.Close()
 }, "5.15")
