@@ -422,10 +422,10 @@ func retryHung(hung *kernelRun, bins []testBinary, boot func(rest []testBinary) 
 		}
 		done = append(done, r)
 	}
-	at := "the start"
-	if len(done) < len(hung.Results) {
-		at = hung.Results[len(done)].Name
+	if len(done) == len(bins) {
+		return hung, nil // it hung after the last binary: nothing to run again
 	}
+	at := bins[len(done)].Name // binaries run in manifest order
 	logf("the guest of %s hung in %s (%v): booting it again for the %d binaries from there", hung.Kernel.Label, at, hung.Err, len(bins)-len(done))
 	kr, err := boot(bins[len(done):])
 	if err != nil {

@@ -334,4 +334,25 @@ func TestRetryHung(t *testing.T) {
 	recap.Reset()
 	kr.writeRecap(&recap)
 	qt.Assert(t, qt.StringContains(recap.String(), "vmtest: FAILED on 6.1:\n  b: DID NOT FINISH\n  not run: c\n  VM: guest hung"))
+
+	// A hang between two binaries reruns from the next one.
+	between := *hung
+	between.Results = hung.Results[:1]
+	kr, err = retryHung(&between, bins, func(r []testBinary) (*kernelRun, error) {
+		rest = r
+		return &kernelRun{Kernel: k, Done: true}, nil
+	})
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.DeepEquals(rest, bins[1:]))
+	qt.Assert(t, qt.Equals(kr.Hung[0].In, "b.test"))
+
+	// A hang after the last binary has nothing to run again.
+	after := *hung
+	after.Results = []*binaryResult{hung.Results[0], {Name: "b.test", Ended: true}, {Name: "c.test", Ended: true}}
+	kr, err = retryHung(&after, bins, func([]testBinary) (*kernelRun, error) {
+		t.Fatal("booted again with nothing to run")
+		return nil, nil
+	})
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.Equals(kr, &after))
 }
