@@ -68,11 +68,9 @@ func calcField(kind coreKind, spec *coreSpec, order byteOrder) (fieldValue, erro
 	var byteOff, byteSize uint64
 	if bitfield {
 		var sz uint32
-		switch v := fieldType.(type) {
-		case *Int:
-			sz = v.Size
-		case *Enum:
-			sz = v.Size
+		switch fieldType.(type) {
+		case *Int, *Enum:
+			sz = fieldType.(sized).size()
 		default:
 			return fieldValue{}, fmt.Errorf("bitfield %s of %s", m.Name, fieldType)
 		}

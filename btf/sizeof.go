@@ -107,18 +107,8 @@ func Sizeof(typ Type) (int, error) {
 			continue
 		case *Pointer:
 			size = pointerSize
-		case *Int:
-			size = int64(v.Size)
-		case *Enum:
-			size = int64(v.Size)
-		case *Struct:
-			size = int64(v.Size)
-		case *Union:
-			size = int64(v.Size)
-		case *Float:
-			size = int64(v.Size)
-		case *Datasec:
-			size = int64(v.Size)
+		case sized:
+			size = int64(v.size())
 		default:
 			return 0, fmt.Errorf("sizeof %s: type has no size", typ)
 		}
@@ -169,12 +159,8 @@ func (a *aligner) align(typ Type, depth int) (int, error) {
 	var n int
 	var err error
 	switch v := typ.(type) {
-	case *Int:
-		n = clamp(v.Size)
-	case *Enum:
-		n = clamp(v.Size)
-	case *Float:
-		n = clamp(v.Size)
+	case *Int, *Enum, *Float:
+		n = clamp(v.(sized).size())
 	case *Pointer:
 		n = pointerSize
 	case *Array:

@@ -53,6 +53,13 @@ type Type interface {
 	copy() Type
 }
 
+// sized is a Type with a size in bytes of its own: Int, Enum, Struct,
+// Union, Float and Datasec.
+type sized interface {
+	Type
+	size() uint32
+}
+
 // Bits is a length or offset in bits.
 type Bits uint32
 
@@ -101,6 +108,7 @@ type Int struct {
 }
 
 func (i *Int) TypeName() string { return i.Name }
+func (i *Int) size() uint32     { return i.Size }
 func (i *Int) copy() Type       { c := *i; return &c }
 
 // Pointer is a pointer to Target. Its size is 8 bytes on every BPF target.
@@ -145,6 +153,7 @@ type Struct struct {
 }
 
 func (s *Struct) TypeName() string { return s.Name }
+func (s *Struct) size() uint32     { return s.Size }
 func (s *Struct) copy() Type {
 	c := *s
 	c.Members = copyMembers(s.Members)
@@ -163,6 +172,7 @@ type Union struct {
 }
 
 func (u *Union) TypeName() string { return u.Name }
+func (u *Union) size() uint32     { return u.Size }
 func (u *Union) copy() Type {
 	c := *u
 	c.Members = copyMembers(u.Members)
@@ -208,6 +218,7 @@ type Enum struct {
 }
 
 func (e *Enum) TypeName() string { return e.Name }
+func (e *Enum) size() uint32     { return e.Size }
 func (e *Enum) copy() Type {
 	c := *e
 	if e.Values != nil {
@@ -424,6 +435,7 @@ type Datasec struct {
 }
 
 func (ds *Datasec) TypeName() string { return ds.Name }
+func (ds *Datasec) size() uint32     { return ds.Size }
 func (ds *Datasec) copy() Type {
 	c := *ds
 	if ds.Vars != nil {
@@ -440,6 +452,7 @@ type Float struct {
 }
 
 func (f *Float) TypeName() string { return f.Name }
+func (f *Float) size() uint32     { return f.Size }
 func (f *Float) copy() Type       { c := *f; return &c }
 
 // DeclTag is a BTF_KIND_DECL_TAG: a string attached to a declaration
