@@ -395,7 +395,7 @@ func TestCollectionErrors(t *testing.T) {
 		is              error
 	}{
 		{"err_verifier", "oob_read", `program "oob_read": load program: permission denied: invalid access to map value, value_size=8 off=24 size=8: .* \(err_verifier.c:32\)`, unix.EACCES},
-		{"err_core_missing", "read_missing", `program "read_missing": instruction 1: CO-RE relocation .* task_struct.bpfkit_no_such_field .*`, nil},
+		{"err_core_missing", "read_missing", `program "read_missing": instruction 1: CO-RE relocation .* task_struct___missing.bpfkit_no_such_field .*`, nil},
 		{"err_extern", "call_missing", `program "call_missing": .*kfunc "bpfkit_no_such_kfunc".*`, ErrNotSupported},
 		{"err_extern", "read_missing_kconfig", `program "read_missing_kconfig": kconfig extern "CONFIG_BPFKIT_NO_SUCH_OPTION": not set in the kernel's configuration: .*`, ErrNotSupported},
 	} {

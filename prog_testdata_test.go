@@ -334,7 +334,7 @@ func TestTestdataCOREMissing(t *testing.T) {
 	obj := openTestObject(t, "err_core_missing")
 	_, err := NewProgram(obj.programSpec("read_missing"))
 	qt.Assert(t, qt.IsNotNil(err))
-	qt.Check(t, qt.ErrorMatches(err, `program "read_missing": instruction 1: CO-RE relocation byte_off of struct task_struct\.bpfkit_no_such_field .*: no target in the kernel's BTF: load program: .*`))
+	qt.Check(t, qt.ErrorMatches(err, `program "read_missing": instruction 1: CO-RE relocation byte_off of struct task_struct___missing\.bpfkit_no_such_field .*: no target in the kernel's BTF: load program: .*`))
 	qt.Check(t, qt.ErrorIs(err, errCOREPoisoned))
 	var ve *VerifierError
 	qt.Check(t, qt.ErrorAs(err, &ve))

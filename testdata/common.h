@@ -82,6 +82,10 @@ struct bpf_map_def {
 	unsigned int map_flags;
 };
 
+/* UAPI and kernel types. A build with a header generated from kernel BTF
+ * (a vmlinux.h, see btf's TestCFormatBuildsCOREObjects) defines
+ * BPFKIT_VMLINUX_H and takes them from there. */
+#ifndef BPFKIT_VMLINUX_H
 /* Map types (enum bpf_map_type). */
 enum {
 	BPF_MAP_TYPE_HASH = 1,
@@ -267,6 +271,7 @@ struct bpf_dynptr {
 struct bpf_iter_num {
 	__u64 __opaque[1];
 } __attribute__((aligned(8)));
+#endif /* BPFKIT_VMLINUX_H */
 
 /* Helpers, declared by their id in enum bpf_func_id. */
 static void *(*const bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;

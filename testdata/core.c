@@ -25,7 +25,8 @@
  *     declared as a pointer) -> bad_matches (0)
  *   enum value exists: BPF_FUNC_loop -> enum_exists (1);
  *     BPF_FUNC_bpfkit_missing -> enum_missing_exists (0)
- *   enum value: BPF_FUNC_loop, 1000 in the local enum -> enum_value (181)
+ *   enum value: BPF_FUNC_loop (BPF_FUNC_loop___local = 1000 in the local
+ *     flavor enum bpf_func_id___local) -> enum_value (181)
  *
  * Test (tc, BPF_PROG_TEST_RUN with a 64-byte packet whose destination MAC
  * is 00:00:00:00:00:00, which the test device "lo" owns): "core_relos"
@@ -64,9 +65,11 @@ struct bpfkit_missing_type {
 	int x;
 } __core;
 
-/* The kernel's enum bpf_func_id, with a deliberately wrong local value. */
-enum bpf_func_id {
-	BPF_FUNC_loop = 1000,
+/* The kernel's enum bpf_func_id, with a deliberately wrong local value. A
+ * flavor with flavored enumerators, so that it can sit beside the kernel's
+ * own definition in a vmlinux.h. */
+enum bpf_func_id___local {
+	BPF_FUNC_loop___local = 1000,
 	BPF_FUNC_bpfkit_missing = 2000,
 };
 
@@ -113,9 +116,9 @@ int core_relos(struct __sk_buff *ctx)
 	type_matches = bpf_core_type_matches(struct task_struct);
 	bad_matches = bpf_core_type_matches(struct task_struct___bad);
 
-	enum_exists = bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop);
-	enum_missing_exists = bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_bpfkit_missing);
-	enum_value = bpf_core_enum_value(enum bpf_func_id, BPF_FUNC_loop);
+	enum_exists = bpf_core_enum_value_exists(enum bpf_func_id___local, BPF_FUNC_loop___local);
+	enum_missing_exists = bpf_core_enum_value_exists(enum bpf_func_id___local, BPF_FUNC_bpfkit_missing);
+	enum_value = bpf_core_enum_value(enum bpf_func_id___local, BPF_FUNC_loop___local);
 
 	task_pid = task->pid;
 	task_tgid = task->tgid;
