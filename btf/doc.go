@@ -16,7 +16,8 @@
 // load.go, elf.go, kernel.go and mmap.go (which maps and shares the kernel's
 // vmlinux) are the ways to get a Spec; marshal.go and dedup.go encode types;
 // ext_info.go and ext_meta.go handle .BTF.ext; core*.go implement CO-RE;
-// format.go and gofmt.go print types for people and for Go code.
+// format.go and gofmt.go print types for people and for Go code, cformat.go
+// and cdecl.go as C declarations (a vmlinux.h).
 //
 // The canonical description of the format is the kernel's
 // Documentation/bpf/btf.rst.

@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -66,6 +67,9 @@ func exercise(spec *Spec) {
 		}
 	}
 	_ = spec.Copy()
+	var cf CFormatter
+	_ = cf.WriteSpec(io.Discard, spec)
+	_ = cf.WriteTypes(io.Discard, types...)
 }
 
 func FuzzSpec(f *testing.F) {

@@ -44,6 +44,7 @@ type options struct {
 	timeout, testTimeout, lockupLimit, kvmWait                          time.Duration
 	retryHung                                                           int
 	selftest, selftestFail, gzip, verbose                               bool
+	fetch                                                               bool
 
 	bins     []testBinary // what was built
 	failSkip *regexp.Regexp
@@ -92,6 +93,7 @@ func parseFlags(out io.Writer, args []string) (*options, error) {
 	fs.BoolVar(&o.selftestFail, "selftest-fail", false, "also run a deliberately failing test binary: the run must fail")
 	fs.BoolVar(&o.gzip, "gzip", false, "gzip the initramfs (smaller, slower to unpack under TCG)")
 	fs.BoolVar(&o.verbose, "v", false, "print every test output line as it arrives")
+	fs.BoolVar(&o.fetch, "fetch", false, "only fetch and unpack the -debian and -deb kernels and print \"image PATH\" for each; boot nothing")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -128,6 +130,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmtest:", err)
 		os.Exit(2)
+	}
+	if o.fetch {
+		if err := fetchKernels(os.Stdout, o); err != nil {
+			fmt.Fprintln(os.Stderr, "vmtest:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
