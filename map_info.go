@@ -39,6 +39,10 @@ type MapInfo struct {
 	frozen   bool
 	// haveFdinfo says memlock and frozen were read from /proc.
 	haveFdinfo bool
+
+	// The key's and value's type IDs in the map's BTF, and the value's
+	// in the kernel's (struct_ops).
+	btfKey, btfValue, btfVmlinuxValue btf.TypeID
 }
 
 // Info asks the kernel about the map: one BPF_OBJ_GET_INFO_BY_FD (Linux
@@ -67,6 +71,10 @@ func newMapInfoFromFd(fd *sys.FD) (*MapInfo, error) {
 		id:         MapID(info.Id),
 		btfID:      btf.ID(info.BtfId),
 		mapExtra:   info.MapExtra,
+
+		btfKey:          btf.TypeID(info.BtfKeyTypeId),
+		btfValue:        btf.TypeID(info.BtfValueTypeId),
+		btfVmlinuxValue: btf.TypeID(info.BtfVmlinuxValueTypeId),
 	}
 	if fields, err := readFdinfo(fd); err == nil {
 		mi.haveFdinfo = true
@@ -82,6 +90,21 @@ func (mi *MapInfo) ID() (MapID, bool) { return mi.id, mi.id > 0 }
 // BTFID returns the ID of the BTF the map was created with (Linux 4.18);
 // false if it has none. The ID stays valid while the map exists.
 func (mi *MapInfo) BTFID() (btf.ID, bool) { return mi.btfID, mi.btfID > 0 }
+
+// BTFKeyTypeID and BTFValueTypeID return the IDs of the key's and the
+// value's type within the BTF that BTFID names (Linux 4.18); false if the
+// map was created without one (an addition to cilium/ebpf's API).
+func (mi *MapInfo) BTFKeyTypeID() (btf.TypeID, bool) { return mi.btfKey, mi.btfKey > 0 }
+
+// BTFValueTypeID: see BTFKeyTypeID.
+func (mi *MapInfo) BTFValueTypeID() (btf.TypeID, bool) { return mi.btfValue, mi.btfValue > 0 }
+
+// BTFVmlinuxValueTypeID returns the ID of a struct_ops map's value type
+// (bpf_struct_ops_NAME) in the kernel's BTF (Linux 5.6); false for other
+// maps.
+func (mi *MapInfo) BTFVmlinuxValueTypeID() (btf.TypeID, bool) {
+	return mi.btfVmlinuxValue, mi.btfVmlinuxValue > 0
+}
 
 // MapExtra returns the map's map_extra (Linux 5.16): the number of hash
 // functions of a bloom filter, the address of an arena. false if zero.
