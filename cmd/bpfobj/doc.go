@@ -12,6 +12,9 @@
 //	bpfobj [show] [-json] [-d] [-types] FILE.o
 //	bpfobj load [-json] [-prog NAME] [-v] FILE.o
 //	bpfobj run [-json] [-data HEX|@FILE] [-ctx HEX] [-repeat N] [-v] FILE.o PROG
+//	bpfobj btf [-format c] [-o FILE] FILE|vmlinux
+//	bpfobj btf -min-core -o OUT.btf [-json] FILE|vmlinux OBJ.o...
+//	bpfobj map dump [-json] ID|PIN
 //
 // show lists the maps (type, key and value size and BTF type, max entries,
 // flags, pinning, initial contents), the programs (section, type, attach
@@ -32,6 +35,17 @@
 // kernel measured it, or the wall clock of the bpf(2) call for program
 // types whose test runner measures none), and the global variables and
 // small maps after the run.
+//
+// btf prints the BTF of an object, a raw BTF file or (with "vmlinux") the
+// running kernel as a C header (btf.CFormatter), the vmlinux.h that bpftool
+// btf dump format c writes. btf -min-core writes the part of a kernel's BTF
+// that the CO-RE relocations of the given objects need (btf.MinimizeForCORE),
+// to ship with programs for kernels without BTF or to use as KernelTypes.
+//
+// map dump prints the entries of a loaded map, found by ID or pinned path,
+// with keys and values decoded through the map's BTF (one value per
+// possible CPU for per-CPU maps); -json adds them in bpftool's "formatted"
+// layout. run shows the maps it read after a run with the same reader.
 //
 // Without a file, bpfobj works on an object embedded in the binary
 // (testdata/bpfobj_default.c: a packet counter with a map, two global

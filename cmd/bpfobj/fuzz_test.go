@@ -63,5 +63,7 @@ func FuzzFormatValue(f *testing.F) {
 		if len(s) > 4*maxValueLength {
 			t.Fatalf("%d bytes of output", len(s))
 		}
+		// The JSON form must not panic on short or odd data either.
+		_, _ = jsonValue(v.Type.Type, b, binary.BigEndian)
 	})
 }

@@ -29,6 +29,9 @@ const usageText = `Usage:
   bpfobj [show] [-json] [-d] [-types] FILE.o
   bpfobj load [-json] [-prog NAME] [-v] FILE.o
   bpfobj run [-json] [-data HEX|@FILE] [-ctx HEX] [-repeat N] [-v] FILE.o PROG
+  bpfobj btf [-format c] [-o FILE] FILE|vmlinux
+  bpfobj btf -min-core -o OUT.btf [-json] FILE|vmlinux OBJ.o...
+  bpfobj map dump [-json] ID|PIN
 
 show   the object's maps, programs and global variables (no privileges needed)
          -d      disassemble, with source lines from BTF line info
@@ -41,6 +44,13 @@ run    load the object and run PROG with BPF_PROG_TEST_RUN (root)
                  programs get a 64-byte sample packet by default
          -ctx    context as hex (a struct __sk_buff, xdp_md, syscall argument...)
          -repeat run the program N times (default 1)
+btf    print FILE's BTF (an object, raw BTF, or the running kernel's with
+       "vmlinux") as a C header, as bpftool btf dump format c does
+         -o      write it to a file
+         -min-core  write to -o the part of FILE's BTF that the CO-RE
+                 relocations of the objects need (bpftool gen min_core_btf)
+map dump print the entries of a loaded map (by ID or pinned path), decoded
+       through its BTF, per CPU for per-CPU maps (root)
 -json  print one JSON document (see report.go for the schema)
 
 Exit status: 0 success, 1 failure, 2 bad usage.
@@ -76,6 +86,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	leadingJSON := false
 	for len(args) > 0 && (args[0] == "-json" || args[0] == "--json") {
 		leadingJSON, args = true, args[1:]
+	}
+	if len(args) > 0 {
+		// Subcommands with flags and reports of their own.
+		switch args[0] {
+		case "btf":
+			return runBTF(args[1:], leadingJSON, stdout, stderr)
+		case "map":
+			return runMap(args[1:], leadingJSON, stdout, stderr)
+		}
 	}
 	cmd := "default"
 	if len(args) > 0 {

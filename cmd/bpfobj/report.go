@@ -13,6 +13,10 @@ type Report struct {
 	Object *Object      `json:"object,omitempty"`
 	Load   *LoadResult  `json:"load,omitempty"`
 	Run    []*RunResult `json:"run,omitempty"`
+	// BTF is what `btf -min-core` wrote (btfcmd.go), Map what `map dump`
+	// read (mapdump.go).
+	BTF *BTFResult   `json:"btf,omitempty"`
+	Map *MapContents `json:"map,omitempty"`
 	// Note explains a stage that was skipped, e.g. "load and run need root".
 	Note string `json:"note,omitempty"`
 	// Error is the error that ended the invocation with exit status 1.
@@ -217,10 +221,11 @@ type RunResult struct {
 	Maps      []*MapDump  `json:"maps_after,omitempty"`
 }
 
-// MapDump are the first entries of a map after a run.
+// MapDump are the first entries of a map after a run, as `map dump`
+// reads them.
 type MapDump struct {
-	Name    string   `json:"name"`
-	Entries []*Entry `json:"entries"`
+	Name    string       `json:"name"`
+	Entries []*DumpEntry `json:"entries"`
 	// More says that the map holds more entries than listed.
 	More bool `json:"more,omitempty"`
 }

@@ -323,7 +323,7 @@ func readState(coll *ebpf.Collection, spec *ebpf.CollectionSpec) ([]*Variable, [
 		if uint64(ms.ValueSize)*maxDumpEntries > maxDumpedValues {
 			continue
 		}
-		d, err := dumpMap(name, m, ms, bo)
+		d, err := dumpMap(name, m, ms)
 		if err != nil {
 			return vars, dumps, err
 		}
@@ -332,23 +332,16 @@ func readState(coll *ebpf.Collection, spec *ebpf.CollectionSpec) ([]*Variable, [
 	return vars, dumps, nil
 }
 
-func dumpMap(name string, m *ebpf.Map, ms *ebpf.MapSpec, bo binary.ByteOrder) (*MapDump, error) {
-	d := &MapDump{Name: name, Entries: []*Entry{}}
-	var key, value []byte
-	iter := m.Iterate()
-	for iter.Next(&key, &value) {
-		if len(d.Entries) == maxDumpEntries {
-			d.More = true
-			break
-		}
-		d.Entries = append(d.Entries, &Entry{
-			Key:      formatValue(ms.Key, key, bo),
-			Value:    formatValue(ms.Value, value, bo),
-			ValueHex: hexString(value),
-		})
-	}
-	if err := iter.Err(); err != nil {
+// dumpMap reads the first entries of a map with map dump's reader, decoded
+// through the spec's types.
+func dumpMap(name string, m *ebpf.Map, ms *ebpf.MapSpec) (*MapDump, error) {
+	info, err := m.Info()
+	if err != nil {
 		return nil, fmt.Errorf("read map %s: %w", name, err)
 	}
-	return d, nil
+	entries, more, err := readEntries(m, info, mapTypes{ms.Key, ms.Value}, maxDumpEntries)
+	if err != nil {
+		return nil, fmt.Errorf("map %s: %w", name, err)
+	}
+	return &MapDump{Name: name, Entries: entries, More: more}, nil
 }

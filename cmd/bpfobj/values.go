@@ -299,20 +299,36 @@ func (vf *valueFormatter) members(members []btf.Member, b []byte, depth int) {
 	vf.sb.WriteByte('}')
 }
 
-// bitfield prints a bitfield member. BTF counts bit offsets from the start
-// of the struct in memory order: from the least significant bit of the
-// first byte on little-endian targets, from the most significant one on
-// big-endian targets.
+// bitfield prints a bitfield member.
 func (vf *valueFormatter) bitfield(m btf.Member, b []byte) {
-	off, width := uint64(m.Offset), uint64(m.BitfieldSize)
-	first, last := off/8, (off+width+7)/8
-	if width > 64 || last > uint64(len(b)) || last-first > 8 {
+	word, ok := bitfieldBits(m, b, vf.bo)
+	if !ok {
 		vf.sb.WriteByte('?')
 		return
 	}
+	width := uint64(m.BitfieldSize)
+	if i, ok := btf.UnderlyingType(m.Type).(*btf.Int); ok && i.Encoding == btf.Signed {
+		shift := 64 - width
+		vf.sb.WriteString(strconv.FormatInt(int64(word<<shift)>>shift, 10))
+		return
+	}
+	vf.sb.WriteString(strconv.FormatUint(word, 10))
+}
+
+// bitfieldBits extracts a bitfield member's bits from the composite's
+// bytes b, unsigned. BTF counts bit offsets from the start of the struct
+// in memory order: from the least significant bit of the first byte on
+// little-endian targets, from the most significant one on big-endian
+// targets.
+func bitfieldBits(m btf.Member, b []byte, bo binary.ByteOrder) (uint64, bool) {
+	off, width := uint64(m.Offset), uint64(m.BitfieldSize)
+	first, last := off/8, (off+width+7)/8
+	if width > 64 || last > uint64(len(b)) || last-first > 8 {
+		return 0, false
+	}
 	var word uint64
 	span := b[first:last]
-	if isBigEndian(vf.bo) {
+	if isBigEndian(bo) {
 		for _, c := range span {
 			word = word<<8 | uint64(c)
 		}
@@ -326,12 +342,7 @@ func (vf *valueFormatter) bitfield(m btf.Member, b []byte) {
 	if width < 64 {
 		word &= 1<<width - 1
 	}
-	if i, ok := btf.UnderlyingType(m.Type).(*btf.Int); ok && i.Encoding == btf.Signed {
-		shift := 64 - width
-		vf.sb.WriteString(strconv.FormatInt(int64(word<<shift)>>shift, 10))
-		return
-	}
-	vf.sb.WriteString(strconv.FormatUint(word, 10))
+	return word, true
 }
 
 // hexString prints bytes as lowercase hex, "" for none.
