@@ -1,0 +1,292 @@
+package link
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/go-quicktest/qt"
+
+	"github.com/bpfkit/ebpf"
+	"github.com/bpfkit/ebpf/internal/testutils"
+)
+
+// The USDT tests attach testdata/usdt.c's programs to a program built from
+// testdata/usdt_prog.c with gcc and <sys/sdt.h>, to python3.11 and to
+// libstdc++ (Debian's, which have probes), and check what the programs
+// read against what the probed code passed.
+
+// wantArgs are the arguments usdt_prog passes to bpfkit:args, as
+// bpf_usdt_arg returns them (sign- or zero-extended to 64 bits).
+var wantArgs = []int64{
+	-7,             // -1@$-7
+	40000,          // 2@$-25536: the assembler prints the constant signed
+	-42,            // -8@%rdx
+	-100000,        // -4@%ecx
+	0xbeef,         // 2@%r8w
+	-3,             // -1@%r9b
+	-9876543210,    // -8@(%rdi)
+	0xfedcba98,     // 4@8(%rdi)
+	-2,             // -2@12(%rdi)
+	0xfe,           // 1@14(%rdi)
+	-99,            // -4@16(%rdi,%rsi,4)
+	-1234567890123, // -8@$-1234567890123
+}
+
+// buildUSDTProg compiles testdata/usdt_prog.c, or skips without a C
+// compiler or <sys/sdt.h> (.ci/deps.sh installs gcc and systemtap-sdt-dev).
+func buildUSDTProg(t testing.TB) string {
+	t.Helper()
+	if runtime.GOARCH != "amd64" {
+		t.Skip("usdt_prog's argument layout is checked for x86-64 only")
+	}
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("gcc is missing (.ci/deps.sh installs it)")
+	}
+	if !hasSDTHeader(gcc) {
+		t.Skip("<sys/sdt.h> is missing: install systemtap-sdt-dev (.ci/deps.sh does)")
+	}
+	out := filepath.Join(t.TempDir(), "usdt_prog")
+	cmd := exec.Command(gcc, "-O2", "-o", out, filepath.Join("testdata", "usdt_prog.c"))
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build usdt_prog: %v\n%s", err, msg)
+	}
+	return out
+}
+
+func hasSDTHeader(gcc string) bool {
+	cmd := exec.Command(gcc, "-E", "-x", "c", "-")
+	cmd.Stdin = strings.NewReader("#include <sys/sdt.h>\n")
+	return cmd.Run() == nil
+}
+
+// usdtProc is a running usdt_prog, driven through its stdin and stdout.
+type usdtProc struct {
+	t   testing.TB
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+	pid int
+}
+
+func startUSDTProg(t testing.TB, path string) *usdtProc {
+	t.Helper()
+	cmd := exec.Command(path)
+	in, err := cmd.StdinPipe()
+	qt.Assert(t, qt.IsNil(err))
+	out, err := cmd.StdoutPipe()
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.IsNil(cmd.Start()))
+	p := &usdtProc{t: t, cmd: cmd, in: in, out: bufio.NewReader(out)}
+	t.Cleanup(func() {
+		in.Close()
+		cmd.Wait()
+	})
+	line := p.read()
+	pid, ok := strings.CutPrefix(line, "ready ")
+	qt.Assert(t, qt.IsTrue(ok), qt.Commentf("usdt_prog said %q", line))
+	p.pid, err = strconv.Atoi(pid)
+	qt.Assert(t, qt.IsNil(err))
+	return p
+}
+
+func (p *usdtProc) read() string {
+	p.t.Helper()
+	line, err := p.out.ReadString('\n')
+	qt.Assert(p.t, qt.IsNil(err))
+	return strings.TrimSuffix(line, "\n")
+}
+
+// do sends a command and returns the answer.
+func (p *usdtProc) do(cmd string) string {
+	p.t.Helper()
+	_, err := io.WriteString(p.in, cmd+"\n")
+	qt.Assert(p.t, qt.IsNil(err))
+	return p.read()
+}
+
+func (p *usdtProc) fire() {
+	p.t.Helper()
+	qt.Assert(p.t, qt.Equals(p.do("fire"), "fired"))
+}
+
+// semaphores returns the values of bpfkit_args_semaphore and
+// bpfkit_multi_semaphore in the process.
+func (p *usdtProc) semaphores() (args, multi int) {
+	p.t.Helper()
+	line := p.do("sema")
+	_, err := fmt.Sscanf(line, "args=%d multi=%d", &args, &multi)
+	qt.Assert(p.t, qt.IsNil(err), qt.Commentf("usdt_prog said %q", line))
+	return args, multi
+}
+
+// usdtObject loads testdata/usdt.c.
+func usdtObject(t testing.TB) *ebpf.Collection {
+	t.Helper()
+	o := loadObject(t, "usdt")
+	coll, err := ebpf.NewCollection(o.spec)
+	testutils.SkipIfNotSupported(t, err)
+	qt.Assert(t, qt.IsNil(err))
+	t.Cleanup(func() { coll.Close() })
+	return coll
+}
+
+func getVar[T any](t testing.TB, coll *ebpf.Collection, name string) T {
+	t.Helper()
+	var v T
+	vv, ok := coll.Variables[name]
+	qt.Assert(t, qt.IsTrue(ok), qt.Commentf("no variable %s", name))
+	qt.Assert(t, qt.IsNil(vv.Get(&v)))
+	return v
+}
+
+func attachUSDTOrSkip(t testing.TB, ex *Executable, provider, name string, prog *ebpf.Program, opts *USDTOptions) Link {
+	t.Helper()
+	l, err := ex.USDT(provider, name, prog, opts)
+	testutils.SkipIfNotSupported(t, err)
+	qt.Assert(t, qt.IsNil(err))
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func TestUSDTArgs(t *testing.T) {
+	prog := buildUSDTProg(t)
+	coll := usdtObject(t)
+	p := startUSDTProg(t, prog)
+
+	args, _ := p.semaphores()
+	qt.Assert(t, qt.Equals(args, 0))
+	p.fire()
+	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "hits"), 0), qt.Commentf("the probe fired without a tracer"))
+
+	ex, err := OpenExecutable(prog)
+	qt.Assert(t, qt.IsNil(err))
+	l := attachUSDTOrSkip(t, ex, "bpfkit", "args", coll.Programs["usdt_args"], &USDTOptions{Cookie: 0xc0ffee})
+
+	args, _ = p.semaphores()
+	qt.Assert(t, qt.Equals(args, 1), qt.Commentf("semaphore while attached"))
+	p.fire()
+	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "hits"), 1))
+	qt.Assert(t, qt.Equals(getVar[int32](t, coll, "arg_cnt"), int32(len(wantArgs))))
+	qt.Assert(t, qt.DeepEquals(getVar[[12]int64](t, coll, "args"), [12]int64(wantArgs)))
+	qt.Assert(t, qt.DeepEquals(getVar[[12]int32](t, coll, "arg_errs"), [12]int32{}))
+	qt.Assert(t, qt.Equals(getVar[int32](t, coll, "past_end_err"), -2), qt.Commentf("argument past the end: -ENOENT"))
+	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "cookie"), 0xc0ffee))
+	qt.Assert(t, qt.Equals(getVar[uint32](t, coll, "last_pid"), uint32(p.pid)))
+
+	qt.Assert(t, qt.IsNil(l.Close()))
+	args, _ = p.semaphores()
+	qt.Assert(t, qt.Equals(args, 0), qt.Commentf("semaphore after Close"))
+	p.fire()
+	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "hits"), 1), qt.Commentf("the probe fired after Close"))
+}
+
+func TestUSDTSites(t *testing.T) {
+	prog := buildUSDTProg(t)
+	coll := usdtObject(t)
+	p := startUSDTProg(t, prog)
+	ex, err := OpenExecutable(prog)
+	qt.Assert(t, qt.IsNil(err))
+
+	// bpfkit:multi has two sites with different arguments: two uprobes,
+	// each raising the semaphore, and two specs.
+	l := attachUSDTOrSkip(t, ex, "bpfkit", "multi", coll.Programs["usdt_args"], nil)
+	ul := l.(*usdtLink)
+	qt.Assert(t, qt.HasLen(ul.uprobes, 2))
+	qt.Assert(t, qt.HasLen(ul.ids, 2))
+	_, multi := p.semaphores()
+	qt.Assert(t, qt.Equals(multi, 2))
+
+	// A second attachment of the same maps gets other spec IDs.
+	l2 := attachUSDTOrSkip(t, ex, "bpfkit", "args", coll.Programs["usdt_args"], nil)
+	qt.Assert(t, qt.HasLen(l2.(*usdtLink).ids, 1))
+	qt.Assert(t, qt.Not(qt.SliceContains(ul.ids, l2.(*usdtLink).ids[0])))
+
+	p.fire()
+	// args fires first, then (7, 8), then (41, 42).
+	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "hits"), 3))
+	qt.Assert(t, qt.Equals(getVar[int32](t, coll, "arg_cnt"), 2))
+	got := getVar[[12]int64](t, coll, "args")
+	qt.Assert(t, qt.DeepEquals(got[:2], []int64{41, 42}))
+
+	qt.Assert(t, qt.IsNil(l.Close()))
+	qt.Assert(t, qt.IsNil(l2.Close()))
+	args, multi := p.semaphores()
+	qt.Assert(t, qt.Equals(args, 0))
+	qt.Assert(t, qt.Equals(multi, 0))
+}
+
+func TestUSDTPerPID(t *testing.T) {
+	prog := buildUSDTProg(t)
+	coll := usdtObject(t)
+	p1 := startUSDTProg(t, prog)
+	p2 := startUSDTProg(t, prog)
+	ex, err := OpenExecutable(prog)
+	qt.Assert(t, qt.IsNil(err))
+
+	attachUSDTOrSkip(t, ex, "bpfkit", "args", coll.Programs["usdt_args"], &USDTOptions{PID: p2.pid})
+	a1, _ := p1.semaphores()
+	a2, _ := p2.semaphores()
+	qt.Assert(t, qt.Equals(a1, 0), qt.Commentf("semaphore of the other process"))
+	qt.Assert(t, qt.Equals(a2, 1))
+
+	p1.fire()
+	p2.fire()
+	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "hits"), 1))
+	qt.Assert(t, qt.Equals(getVar[uint32](t, coll, "last_pid"), uint32(p2.pid)))
+}
+
+// TestUSDTProcSemaphore raises semaphores through /proc/PID/mem, as on
+// kernels before 4.20.
+func TestUSDTProcSemaphore(t *testing.T) {
+	prog := buildUSDTProg(t)
+	coll := usdtObject(t)
+	p := startUSDTProg(t, prog)
+	ex, err := OpenExecutable(prog)
+	qt.Assert(t, qt.IsNil(err))
+
+	usdtForceProcSemaphores = true
+	t.Cleanup(func() { usdtForceProcSemaphores = false })
+
+	_, err = ex.USDT("bpfkit", "args", coll.Programs["usdt_args"], nil)
+	qt.Assert(t, qt.ErrorMatches(err, ".*without a PID there is no process to set it in.*"))
+
+	l := attachUSDTOrSkip(t, ex, "bpfkit", "multi", coll.Programs["usdt_args"], &USDTOptions{PID: p.pid})
+	_, multi := p.semaphores()
+	qt.Assert(t, qt.Equals(multi, 1), qt.Commentf("one increment per semaphore, not per site"))
+	p.fire()
+	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "hits"), 2))
+	qt.Assert(t, qt.IsNil(l.Close()))
+	_, multi = p.semaphores()
+	qt.Assert(t, qt.Equals(multi, 0))
+}
+
+func TestUSDTNotFound(t *testing.T) {
+	prog := buildUSDTProg(t)
+	ex, err := OpenExecutable(prog)
+	qt.Assert(t, qt.IsNil(err))
+	_, err = ex.USDT("bpfkit", "nosuch", nil, nil)
+	qt.Assert(t, qt.ErrorMatches(err, ".*program is nil"))
+
+	coll := usdtObject(t)
+	_, err = ex.USDT("bpfkit", "nosuch", coll.Programs["usdt_args"], nil)
+	qt.Assert(t, qt.ErrorIs(err, os.ErrNotExist))
+	qt.Assert(t, qt.ErrorMatches(err, `usdt .*usdt_prog:bpfkit:nosuch: no USDT probe bpfkit:nosuch; the file has bpfkit:args, bpfkit:multi: file does not exist`))
+
+	self, err := os.Executable()
+	qt.Assert(t, qt.IsNil(err))
+	ex, err = OpenExecutable(self)
+	qt.Assert(t, qt.IsNil(err))
+	_, err = ex.USDT("bpfkit", "args", coll.Programs["usdt_args"], nil)
+	qt.Assert(t, qt.ErrorIs(err, os.ErrNotExist))
+	qt.Assert(t, qt.ErrorMatches(err, `.*the file has no USDT probes.*`))
+}
+
