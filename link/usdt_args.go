@@ -31,8 +31,8 @@ const (
 	// USDTArgMemory is in memory at Register plus Value.
 	USDTArgMemory
 	// USDTArgIndexed is in memory at Register + Index*Scale + Value
-	// (x86's scale-index-base operands; libbpf 1.7's usdt.bpf.h reads
-	// them, older ones give -EINVAL).
+	// (x86's scale-index-base operands). usdt.bpf.h before libbpf 1.7
+	// returns -EINVAL for them.
 	USDTArgIndexed
 )
 
@@ -351,6 +351,9 @@ func arm64Location(loc string, a *usdtArg) error {
 		return nil
 	}
 	imm := strings.TrimPrefix(loc, "#")
+	if imm == "" {
+		return fmt.Errorf("%q is not an operand", loc)
+	}
 	if c := imm[0]; c == '-' || c == '+' || c >= '0' && c <= '9' {
 		v, err := parseUSDTInt(imm)
 		if err != nil {
@@ -455,11 +458,15 @@ func marshalUSDTSpec(args []usdtArg, cookie uint64, bo binary.ByteOrder) []byte 
 }
 
 // usdtKindWord packs the argument kind with, for indexed operands, the
-// index register and scale the way libbpf 1.7 declares them: bit-fields
-// arg_type:8, idx_reg_off:12, scale_bitshift:4 from the low bits on a
-// little-endian machine, from the high bits (after 8 reserved ones) on a
-// big-endian one. Either way a plain enum (libbpf before 1.7) reads the
-// kind.
+// index register's pt_regs offset (12 bits) and the scale's log2 (4 bits),
+// as libbpf 1.7 describes its arg_type:8, idx_reg_off:12,
+// scale_bitshift:4 fields: from the low bits up on a little-endian
+// machine; on a big-endian one the kind in the low 8 bits, the scale
+// above it, then the index. A plain enum (usdt.bpf.h before 1.7) reads
+// the kind either way. (gcc and clang start a 12-bit __u16 field that
+// would straddle a 16-bit boundary at the next one, so libbpf 1.7's
+// declaration may grow its arg spec to 24 bytes; the spec map's value
+// size is checked, and any size but 208 is refused rather than misread.)
 func usdtKindWord(a usdtArg, bo binary.ByteOrder) uint32 {
 	w := uint32(a.Kind)
 	if a.Kind != USDTArgIndexed {
