@@ -289,4 +289,3 @@ func TestUSDTNotFound(t *testing.T) {
 	qt.Assert(t, qt.ErrorIs(err, os.ErrNotExist))
 	qt.Assert(t, qt.ErrorMatches(err, `.*the file has no USDT probes.*`))
 }
-
