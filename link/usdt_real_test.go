@@ -23,6 +23,7 @@ const debianPython = "/usr/bin/python3.11"
 // line per line it reads.
 type childProc struct {
 	t     testing.TB
+	cmd   *exec.Cmd
 	in    io.WriteCloser
 	out   *bufio.Reader
 	pid   int
@@ -38,13 +39,19 @@ func startChild(t testing.TB, name string, args ...string) *childProc {
 	qt.Assert(t, qt.IsNil(err))
 	cmd.Stderr = os.Stderr
 	qt.Assert(t, qt.IsNil(cmd.Start()))
-	t.Cleanup(func() {
-		in.Close()
-		cmd.Wait()
-	})
-	c := &childProc{t: t, in: in, out: bufio.NewReader(out), pid: cmd.Process.Pid}
+	c := &childProc{t: t, cmd: cmd, in: in, out: bufio.NewReader(out), pid: cmd.Process.Pid}
+	t.Cleanup(func() { c.stop() })
 	c.ready = c.roundTrip("")
 	return c
+}
+
+// stop closes the child's input and waits for it to exit.
+func (c *childProc) stop() error {
+	c.in.Close()
+	if c.cmd.ProcessState != nil {
+		return nil
+	}
+	return c.cmd.Wait()
 }
 
 // roundTrip writes line (if any) and returns the next line of output.

@@ -36,7 +36,7 @@ var wantArgs = []int64{
 	0xfedcba98,     // 4@8(%rdi)
 	-2,             // -2@12(%rdi)
 	0xfe,           // 1@14(%rdi)
-	-99,            // -4@16(%rdi,%rsi,4)
+	-98,            // -4@20(%rdi)
 	-1234567890123, // -8@$-1234567890123
 }
 
@@ -123,7 +123,8 @@ func (p *usdtProc) fire() {
 func (p *usdtProc) semaphores() (args, multi int) {
 	p.t.Helper()
 	line := p.do("sema")
-	_, err := fmt.Sscanf(line, "args=%d multi=%d", &args, &multi)
+	var indexed int
+	_, err := fmt.Sscanf(line, "args=%d multi=%d indexed=%d", &args, &multi, &indexed)
 	qt.Assert(p.t, qt.IsNil(err), qt.Commentf("usdt_prog said %q", line))
 	return args, multi
 }
@@ -169,6 +170,21 @@ func TestUSDTArgs(t *testing.T) {
 
 	ex, err := OpenExecutable(prog)
 	qt.Assert(t, qt.IsNil(err))
+	// gcc wrote every kind of location but the indexed one (tested below).
+	probes, err := ex.USDTProbes()
+	qt.Assert(t, qt.IsNil(err))
+	kinds := map[USDTArgKind]bool{}
+	for _, p := range probes {
+		if p.Name == "args" {
+			args, err := p.Arguments()
+			qt.Assert(t, qt.IsNil(err))
+			for _, a := range args {
+				kinds[a.Kind] = true
+			}
+		}
+	}
+	qt.Assert(t, qt.DeepEquals(kinds, map[USDTArgKind]bool{USDTArgConst: true, USDTArgRegister: true, USDTArgMemory: true}))
+
 	l := attachUSDTOrSkip(t, ex, "bpfkit", "args", coll.Programs["usdt_args"], &USDTOptions{Cookie: 0xc0ffee})
 
 	args, _ = p.semaphores()
@@ -187,6 +203,32 @@ func TestUSDTArgs(t *testing.T) {
 	qt.Assert(t, qt.Equals(args, 0), qt.Commentf("semaphore after Close"))
 	p.fire()
 	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "hits"), 1), qt.Commentf("the probe fired after Close"))
+}
+
+// TestUSDTIndexed reads an argument at base + index * scale, which
+// testdata/usdt.h reads as libbpf 1.7's usdt.bpf.h means to.
+func TestUSDTIndexed(t *testing.T) {
+	prog := buildUSDTProg(t)
+	coll := usdtObject(t)
+	p := startUSDTProg(t, prog)
+	ex, err := OpenExecutable(prog)
+	qt.Assert(t, qt.IsNil(err))
+	probes, err := ex.USDTProbes()
+	qt.Assert(t, qt.IsNil(err))
+	for _, p := range probes {
+		if p.Name == "indexed" {
+			args, err := p.Arguments()
+			qt.Assert(t, qt.IsNil(err))
+			qt.Assert(t, qt.Equals(args[0].Kind, USDTArgIndexed))
+		}
+	}
+
+	attachUSDTOrSkip(t, ex, "bpfkit", "indexed", coll.Programs["usdt_args"], nil)
+	p.fire()
+	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "hits"), 1))
+	qt.Assert(t, qt.Equals(getVar[int32](t, coll, "arg_cnt"), 1))
+	got := getVar[[12]int64](t, coll, "args")
+	qt.Assert(t, qt.Equals(got[0], -99))
 }
 
 func TestUSDTSites(t *testing.T) {
@@ -279,7 +321,7 @@ func TestUSDTNotFound(t *testing.T) {
 	coll := usdtObject(t)
 	_, err = ex.USDT("bpfkit", "nosuch", coll.Programs["usdt_args"], nil)
 	qt.Assert(t, qt.ErrorIs(err, os.ErrNotExist))
-	qt.Assert(t, qt.ErrorMatches(err, `usdt .*usdt_prog:bpfkit:nosuch: no USDT probe bpfkit:nosuch; the file has bpfkit:args, bpfkit:multi: file does not exist`))
+	qt.Assert(t, qt.ErrorMatches(err, `usdt .*usdt_prog:bpfkit:nosuch: no USDT probe bpfkit:nosuch; the file has bpfkit:args, bpfkit:indexed, bpfkit:multi: file does not exist`))
 
 	self, err := os.Executable()
 	qt.Assert(t, qt.IsNil(err))
