@@ -225,7 +225,7 @@ func attachUSDT(ex *Executable, sites []USDTProbe, prog *ebpf.Program, opts *USD
 	// program looks its IP up, so each site's address in the process is
 	// needed: fixed for a non-PIE executable, found in /proc/PID/maps for
 	// anything loaded at a random base.
-	cookies := haveBPFLinkPerfEvent() == nil
+	cookies := !usdtForceNoCookies && haveBPFLinkPerfEvent() == nil
 	var absIPs []uint64
 	if !cookies {
 		if absIPs, err = usdtAbsoluteIPs(ex, sites, opts.PID); err != nil {
@@ -327,9 +327,9 @@ func attachUSDT(ex *Executable, sites []USDTProbe, prog *ebpf.Program, opts *USD
 	return l, nil
 }
 
-// usdtForceProcSemaphores makes attachments raise semaphores through
-// /proc/PID/mem even where the kernel could: for tests.
-var usdtForceProcSemaphores bool
+// Tests take the paths of older kernels: semaphores raised through
+// /proc/PID/mem (before 4.20), spec IDs found by IP (before 5.15).
+var usdtForceProcSemaphores, usdtForceNoCookies bool
 
 // usdtUprobe attaches prog to one site.
 func (ex *Executable) usdtUprobe(site *USDTProbe, prog *ebpf.Program, pid int, refCtrOffset, cookie uint64, prefix string) (Link, error) {

@@ -15,6 +15,8 @@ import (
 	"github.com/go-quicktest/qt"
 
 	"github.com/bpfkit/ebpf"
+	"github.com/bpfkit/ebpf/asm"
+	"github.com/bpfkit/ebpf/btf"
 	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
@@ -330,4 +332,68 @@ func TestUSDTNotFound(t *testing.T) {
 	_, err = ex.USDT("bpfkit", "args", coll.Programs["usdt_args"], nil)
 	qt.Assert(t, qt.ErrorIs(err, os.ErrNotExist))
 	qt.Assert(t, qt.ErrorMatches(err, `.*the file has no USDT probes.*`))
+}
+
+// TestUSDTWithoutCookies takes the path of kernels before 5.15: the
+// program, told so by LINUX_HAS_BPF_COOKIE, finds its spec by looking the
+// probe's address up in __bpf_usdt_ip_to_spec_id, which the attachment
+// fills with each site's address in the process.
+func TestUSDTWithoutCookies(t *testing.T) {
+	prog := buildUSDTProg(t)
+	o := loadObject(t, "usdt")
+	// The object's only .kconfig extern is LINUX_HAS_BPF_COOKIE: each read
+	// of it, a 64-bit load of its address (which the loader relocates)
+	// and a byte load, becomes "0".
+	rewritten := 0
+	for _, p := range o.spec.Programs {
+		insns := p.Instructions
+		for i := 0; i+1 < len(insns); i++ {
+			ins, next := insns[i], insns[i+1]
+			if !ins.OpCode.IsDWordLoad() || ins.Src != asm.PseudoMapValue || ins.Reference() != "" ||
+				next.OpCode != asm.LoadMemOp(asm.Byte) || next.Src != ins.Dst || next.Offset != 0 {
+				continue
+			}
+			// Keep what starts a function; drop the extern.
+			zero := asm.LoadImm(ins.Dst, 0, asm.DWord).WithSymbol(ins.Symbol())
+			insns[i] = btf.WithFuncMetadata(zero, btf.FuncMetadata(&ins))
+			insns[i+1] = asm.Mov.Imm(next.Dst, 0)
+			rewritten++
+		}
+	}
+	// usdt_args calls bpf_usdt_arg_cnt, bpf_usdt_arg and bpf_usdt_cookie,
+	// the other two programs bpf_usdt_arg.
+	qt.Assert(t, qt.Equals(rewritten, 5))
+	coll, err := ebpf.NewCollection(o.spec)
+	qt.Assert(t, qt.IsNil(err))
+	defer coll.Close()
+
+	usdtForceNoCookies = true
+	t.Cleanup(func() { usdtForceNoCookies = false })
+	p := startUSDTProg(t, prog)
+	ex, err := OpenExecutable(prog)
+	qt.Assert(t, qt.IsNil(err))
+
+	// usdt_prog is position independent: without a PID its sites have no
+	// address.
+	_, err = ex.USDT("bpfkit", "args", coll.Programs["usdt_args"], nil)
+	qt.Assert(t, qt.ErrorIs(err, ErrNotSupported))
+
+	l := attachUSDTOrSkip(t, ex, "bpfkit", "multi", coll.Programs["usdt_args"], &USDTOptions{PID: p.pid, Cookie: 5})
+	ips := l.(*usdtLink).ips
+	qt.Assert(t, qt.HasLen(ips, 2))
+	var id uint32
+	for _, ip := range ips {
+		qt.Assert(t, qt.IsNil(coll.Maps["__bpf_usdt_ip_to_spec_id"].Lookup(ip, &id)))
+	}
+
+	p.fire()
+	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "hits"), 2))
+	got := getVar[[12]int64](t, coll, "args")
+	qt.Assert(t, qt.DeepEquals(got[:2], []int64{41, 42}))
+	qt.Assert(t, qt.Equals(getVar[uint64](t, coll, "cookie"), 5))
+
+	qt.Assert(t, qt.IsNil(l.Close()))
+	for _, ip := range ips {
+		qt.Assert(t, qt.ErrorIs(coll.Maps["__bpf_usdt_ip_to_spec_id"].Lookup(ip, &id), ebpf.ErrKeyNotExist))
+	}
 }
