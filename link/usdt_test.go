@@ -397,3 +397,56 @@ func TestUSDTWithoutCookies(t *testing.T) {
 		qt.Assert(t, qt.ErrorIs(coll.Maps["__bpf_usdt_ip_to_spec_id"].Lookup(ip, &id), ebpf.ErrKeyNotExist))
 	}
 }
+
+// TestUSDTErrors walks the refusals; every one leaves nothing open (the
+// package's TestMain checks for leaked descriptors) and no spec ID taken.
+func TestUSDTErrors(t *testing.T) {
+	prog := buildUSDTProg(t)
+	coll := usdtObject(t)
+	args := coll.Programs["usdt_args"]
+	ex, err := OpenExecutable(prog)
+	qt.Assert(t, qt.IsNil(err))
+
+	// Not an executable: a BPF object.
+	obj, err := OpenExecutable(filepath.Join("..", "testdata", "usdt-el.elf"))
+	qt.Assert(t, qt.IsNil(err))
+	_, err = obj.USDT("bpfkit", "args", args, nil)
+	qt.Assert(t, qt.ErrorMatches(err, `usdt .*: ELF type ET_REL: only executables and shared libraries .*`))
+
+	// Maps: one without the other, or of another layout.
+	_, err = ex.USDT("bpfkit", "args", args, &USDTOptions{Specs: coll.Maps["__bpf_usdt_specs"]})
+	qt.Assert(t, qt.ErrorMatches(err, `.*give both Specs and IPToSpecID, or neither`))
+	_, err = ex.USDT("bpfkit", "args", args, &USDTOptions{Specs: coll.Maps["__bpf_usdt_ip_to_spec_id"], IPToSpecID: coll.Maps["__bpf_usdt_specs"]})
+	qt.Assert(t, qt.ErrorMatches(err, `.*map __bpf_usdt_specs: want an array of 208-byte values with 4-byte keys, have Hash .*`))
+
+	// A spec map with room for one spec, and a probe with two layouts.
+	small, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 208, MaxEntries: 1})
+	qt.Assert(t, qt.IsNil(err))
+	defer small.Close()
+	opts := &USDTOptions{Specs: small, IPToSpecID: coll.Maps["__bpf_usdt_ip_to_spec_id"]}
+	_, err = ex.USDT("bpfkit", "multi", args, opts)
+	qt.Assert(t, qt.ErrorMatches(err, `.*all 1 entries of __bpf_usdt_specs are in use: build the program with a larger BPF_USDT_MAX_SPEC_CNT`))
+	qt.Assert(t, qt.HasLen(usdtPools.byMap, 0), qt.Commentf("spec ID pools left after a failed attachment"))
+	// The one ID came back: a probe with one layout fits.
+	l := attachUSDTOrSkip(t, ex, "bpfkit", "args", args, opts)
+	qt.Assert(t, qt.DeepEquals(l.(*usdtLink).ids, []uint32{0}))
+	qt.Assert(t, qt.IsNil(l.Close()))
+
+	// A process that doesn't map the file has no semaphore to raise.
+	usdtForceProcSemaphores = true
+	t.Cleanup(func() { usdtForceProcSemaphores = false })
+	_, err = ex.USDT("bpfkit", "args", args, &USDTOptions{PID: os.Getpid()})
+	qt.Assert(t, qt.ErrorIs(err, os.ErrNotExist))
+	qt.Assert(t, qt.ErrorMatches(err, `.*semaphore of bpfkit:args@0x[0-9a-f]+: process \d+ has not mapped .*`))
+	qt.Assert(t, qt.HasLen(usdtPools.byMap, 0))
+	usdtForceProcSemaphores = false
+
+	// The Link methods a USDT attachment can't offer.
+	l = attachUSDTOrSkip(t, ex, "bpfkit", "args", args, nil)
+	qt.Assert(t, qt.ErrorIs(l.Pin(filepath.Join(t.TempDir(), "x")), ErrNotSupported))
+	qt.Assert(t, qt.ErrorIs(l.Update(args), ErrNotSupported))
+	_, err = l.Info()
+	qt.Assert(t, qt.ErrorIs(err, ErrNotSupported))
+	qt.Assert(t, qt.IsNil(l.Close()))
+	qt.Assert(t, qt.IsNil(l.Close()), qt.Commentf("second Close"))
+}
