@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -226,5 +227,15 @@ func Exec(t *testing.T) {
 	t.Helper()
 	if out, err := exec.Command(os.Args[0], "-test.run=^$").CombinedOutput(); err != nil {
 		t.Fatalf("exec: %v\n%s", err, out)
+	}
+}
+
+// Rename sets the name of the calling thread (prctl(PR_SET_NAME)), which
+// fires the task/task_rename tracepoint.
+func Rename(t *testing.T, name string) {
+	t.Helper()
+	b := append([]byte(name), 0)
+	if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&b[0])), 0, 0, 0); err != nil {
+		t.Fatal(err)
 	}
 }
