@@ -1,8 +1,12 @@
 package exampletest
 
 import (
+	"io"
+	"net"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -142,4 +146,71 @@ func SendUDP(t *testing.T, port int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// OwnCgroup is the cgroup v2 directory of this process; the test skips
+// when there is no cgroup v2 hierarchy.
+func OwnCgroup(t *testing.T) string {
+	t.Helper()
+	mounts, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := ""
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[2] == "cgroup2" {
+			root = f[1]
+			break
+		}
+	}
+	if root == "" {
+		t.Skip("no cgroup v2 file system mounted")
+	}
+	own, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(own), "\n") {
+		if path, ok := strings.CutPrefix(line, "0::"); ok {
+			return filepath.Join(root, path)
+		}
+	}
+	t.Skip("this process is in no cgroup v2 cgroup")
+	return ""
+}
+
+// TCPExchange connects to 127.0.0.1 from the calling thread's network
+// namespace, sends a few kilobytes to an echo server and reads them back,
+// then closes both ends. It returns the client's local port and the
+// server's port.
+func TCPExchange(t *testing.T) (clientPort, serverPort int) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := make([]byte, 4096)
+	for range 4 {
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c.LocalAddr().(*net.TCPAddr).Port, ln.Addr().(*net.TCPAddr).Port
 }
