@@ -143,6 +143,25 @@ static void (*const bpf_ringbuf_submit)(void *data, __u64 flags) = (void *)132;
  * running kernel's BTF, wherever they are. */
 #define __core __attribute__((preserve_access_index))
 
+/* Kernel socket structs for tracing programs: only the members read, under
+ * the names the kernel uses (in anonymous unions there; CO-RE looks
+ * inside them). */
+struct sock_common {
+	__be32 skc_daddr;
+	__be32 skc_rcv_saddr;
+	__be16 skc_dport;
+	__u16 skc_num; /* local port, host byte order */
+	unsigned short skc_family;
+} __core;
+
+struct sock {
+	struct sock_common __sk_common;
+} __core;
+
+struct tcp_sock {
+	__u32 srtt_us; /* smoothed RTT << 3, in us */
+} __core;
+
 /* Arguments of fentry/fexit programs: an array of u64, one per argument. */
 #define BPF_ARG(ctx, n) (((__u64 *)(ctx))[n])
 
