@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/sys"
 	"github.com/bpfkit/ebpf/internal/testutils"
 	"github.com/bpfkit/ebpf/rlimit"
 )
@@ -38,7 +39,8 @@ var Wait = 90 * time.Second
 // Main is the TestMain of an example's package. Started by Start, the
 // binary runs the example's run function and exits: 0 when it returns nil,
 // and distinct codes when its error says the kernel lacks a feature
-// (ErrNotSupported) or forbids the program (EPERM as root), so the test can
+// (ErrNotSupported) or forbids the program to a privileged process (a
+// sys.PermissionError), so the test can
 // skip with the reason. Otherwise it runs the tests.
 func Main(m *testing.M, run func() error) {
 	if os.Getenv(envRun) == "" {
@@ -46,13 +48,14 @@ func Main(m *testing.M, run func() error) {
 		return
 	}
 	err := run()
+	var perm *sys.PermissionError
 	switch {
 	case err == nil:
 		os.Exit(0)
 	case errors.Is(err, internal.ErrNotSupported):
 		fmt.Println("exampletest: not supported:", err)
 		os.Exit(exitUnsupported)
-	case errors.Is(err, unix.EPERM) && os.Geteuid() == 0:
+	case errors.As(err, &perm) && perm.Privileged:
 		fmt.Println("exampletest: forbidden:", err)
 		os.Exit(exitForbidden)
 	}
@@ -182,7 +185,9 @@ func (e *Example) exited() {
 	case exitUnsupported:
 		e.t.Skip("kernel feature missing: " + out)
 	case exitForbidden:
-		testutils.SkipIfForbidden(e.t, fmt.Errorf("%s: %w", out, unix.EPERM), "the example's")
+		// Rebuild what the child saw for SkipIfForbidden, which also
+		// knows that the VM tests must not skip.
+		testutils.SkipIfForbidden(e.t, fmt.Errorf("%s%w", out, &sys.PermissionError{Privileged: true}), "the example's programs")
 	}
 }
 
