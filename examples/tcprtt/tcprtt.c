@@ -27,8 +27,12 @@ int trace_close(__u64 *ctx)
 
 	if (sk->__sk_common.skc_family != AF_INET)
 		return 0;
-	/* A TCP socket's struct sock is the start of its struct tcp_sock. */
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	/* The verifier knows sk as a struct sock and refuses reads beyond it:
+	 * this helper (5.9) checks that it is a TCP socket and returns it
+	 * typed as the struct tcp_sock that starts with it. */
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
 	struct close_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev)
 		return 0;
