@@ -36,6 +36,8 @@ func TestGenerateAndRun(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "main.go"), userProgram(t, "github.com/bpfkit/ebpf"))
 
 	goCmd(t, dir, []string{"BPF2GO_CC=" + clang}, "generate", ".")
+	// go run works as well as go tool.
+	qt.Assert(t, qt.StringContains(goCmd(t, dir, nil, "run", "github.com/bpfkit/ebpf/cmd/bpf2go", "-h"), "Usage: bpf2go"))
 	for _, name := range goldenFiles {
 		got := readFile(t, filepath.Join(dir, name))
 		golden := filepath.Join("testdata/golden", name)
