@@ -5,6 +5,7 @@ package main
 import (
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -30,9 +31,10 @@ func TestUSDT(t *testing.T) {
 		t.Fatalf("gcc: %v\n%s", err, out)
 	}
 
-	list := exampletest.Start(t, "-binary", target)
-	list.WaitFor(`^example:hello at 0x[0-9a-f]+, arguments ".+"$`, nil)
-	list.Stop()
+	out := exampletest.Start(t, "-binary", target).Wait()
+	if !regexp.MustCompile(`(?m)^example:hello at 0x[0-9a-f]+, arguments ".+"$`).MatchString(out) {
+		t.Fatalf("the list lacks example:hello:\n%s", out)
+	}
 
 	ex := exampletest.Start(t, "-binary", target, "-probe", "example:hello")
 	ex.WaitFor(`^Waiting for example:hello in `, nil)
