@@ -34,6 +34,9 @@ import (
 // __attribute__((btf_decl_tag("..."))) after the tagged declaration.
 //
 // The output depends only on the types and the order they are given in.
+// A type that C can't declare (a Var as a struct member, a cycle through
+// anonymous types) is an error; the output written before it is then
+// incomplete.
 type CFormatter struct {
 	// Guard, if not empty, wraps the output in "#ifndef Guard" /
 	// "#define Guard" ... "#endif", like bpftool's __VMLINUX_H__.
@@ -86,13 +89,13 @@ func (cf *CFormatter) WriteTypes(w io.Writer, types ...Type) error {
 }
 
 func (cf *CFormatter) write(w io.Writer, roots []Type, explicit bool) error {
+	if cf.Guard != "" && !isCIdentifier(cf.Guard) {
+		return fmt.Errorf("include guard %q is not a C identifier", cf.Guard)
+	}
 	d := newCDumper(roots)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	d.out = bw
 	if cf.Guard != "" {
-		if !isCIdentifier(cf.Guard) {
-			return fmt.Errorf("include guard %q is not a C identifier", cf.Guard)
-		}
 		fmt.Fprintf(bw, "#ifndef %s\n#define %s\n\n", cf.Guard, cf.Guard)
 	}
 	if cf.PreserveAccessIndex {

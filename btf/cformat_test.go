@@ -3,7 +3,6 @@ package btf
 import (
 	"bytes"
 	"io"
-	"strings"
 	"testing"
 
 	"github.com/go-quicktest/qt"
@@ -314,9 +313,4 @@ func BenchmarkCFormatVMLinux(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// countDecls counts the top-level declarations of a header.
-func countDecls(header string) int {
-	return strings.Count(header, ";\n\n")
 }
