@@ -135,6 +135,12 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 			return nil, fmt.Errorf("%s %q at offset %d overlaps %q", what, sym.name, sym.value, prev.name)
 		}
 		prev = sym
+		// Code between functions belongs to no symbol: a static linker
+		// leaves the body of a __weak definition that lost to a strong
+		// one there, with its relocations. Nothing can call it.
+		for next < len(relocs) && relocs[next].offset < sym.value {
+			next++
+		}
 
 		rd.Reset(data[sym.value : sym.value+sym.size])
 		insns, err := asm.AppendInstructions(nil, rd, r.order, "linux")
@@ -180,9 +186,7 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 		refs = slices.Compact(refs)
 		funcs = append(funcs, elfFunction{name: sym.name, section: index, insns: insns, refs: refs})
 	}
-	if next < len(relocs) {
-		return nil, fmt.Errorf("relocation at offset %d does not point at an instruction of a function", relocs[next].offset)
-	}
+	// Relocations past the last function belong to unnamed code too.
 	return funcs, nil
 }
 

@@ -1,0 +1,242 @@
+package ebpf
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/go-quicktest/qt"
+
+	"github.com/bpfkit/ebpf/asm"
+	"github.com/bpfkit/ebpf/btf"
+	"github.com/bpfkit/ebpf/internal/testutils"
+)
+
+// This file holds the oracle of the static linker: bpftool gen object
+// (libbpf's bpf_linker) links the same inputs, and both outputs must read
+// into the same CollectionSpec, load, and make their programs return the
+// same values.
+
+// bpftoolLink links inputs with bpftool gen object, or skips.
+func bpftoolLink(t testing.TB, inputs ...string) []byte {
+	t.Helper()
+	bpftool, err := exec.LookPath("bpftool")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/bpftool"); serr != nil {
+			t.Skip("bpftool is not installed (.ci/deps.sh installs it)")
+		}
+		bpftool = "/usr/sbin/bpftool"
+	}
+	out := filepath.Join(t.TempDir(), "linked.o")
+	cmd := exec.Command(bpftool, append([]string{"gen", "object", out}, inputs...)...)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bpftool gen object: %v\n%s", err, msg)
+	}
+	data, err := os.ReadFile(out)
+	qt.Assert(t, qt.IsNil(err))
+	return data
+}
+
+// linkedSpecOptions compare two CollectionSpecs read from objects that two
+// linkers wrote from the same inputs. BTF type IDs differ between the two
+// (libbpf's dedup and ours number types differently), so types are compared
+// as graphs: btf types carry no IDs, and the only ID in a spec, the local
+// type ID of a CO-RE relocation, is cut from its description. The BTF Spec
+// itself is compared by typeCatalog. Everything else is compared in full:
+// instructions with their symbols, references, source lines, functions and
+// CO-RE relocations, map definitions and contents, variables.
+var linkedSpecOptions = gocmp.Options{
+	cmpopts.IgnoreFields(CollectionSpec{}, "Types"),
+	gocmp.Comparer(func(a, b binary.ByteOrder) bool { return a == b }),
+	gocmp.Comparer(func(a, b *bytes.Reader) bool {
+		if a == nil || b == nil {
+			return a == b
+		}
+		x, _ := io.ReadAll(io.NewSectionReader(a, 0, a.Size()))
+		y, _ := io.ReadAll(io.NewSectionReader(b, 0, b.Size()))
+		return bytes.Equal(x, y)
+	}),
+	gocmp.Transformer("instructions", func(insns asm.Instructions) []insnView {
+		out := make([]insnView, len(insns))
+		for i := range insns {
+			out[i] = viewInsn(&insns[i])
+		}
+		return out
+	}),
+}
+
+// insnView is what a spec says about an instruction, without type IDs.
+type insnView struct {
+	OpCode    asm.OpCode
+	Dst, Src  asm.Register
+	Offset    int16
+	Constant  int64
+	Symbol    string
+	Reference string
+	Source    string
+	Func      *btf.Func
+	CORE      string
+	Metadata  int
+}
+
+var localTypeID = regexp.MustCompile(`local type \d+, `)
+
+func viewInsn(ins *asm.Instruction) insnView {
+	v := insnView{
+		OpCode: ins.OpCode, Dst: ins.Dst, Src: ins.Src, Offset: ins.Offset, Constant: ins.Constant,
+		Symbol: ins.Symbol(), Reference: ins.Reference(), Func: btf.FuncMetadata(ins),
+		Metadata: ins.Metadata.Len(),
+	}
+	switch src := ins.Source().(type) {
+	case nil:
+	case *btf.Line:
+		v.Source = fmt.Sprintf("%s:%d:%d %s", src.FileName(), src.LineNumber(), src.LineColumn(), src.Line())
+	default:
+		v.Source = src.String()
+	}
+	if relo := btf.CORERelocationMetadata(ins); relo != nil {
+		v.CORE = localTypeID.ReplaceAllString(relo.String(), "")
+	}
+	return v
+}
+
+// typeCatalog describes every named type of a BTF spec (two levels deep),
+// sorted and without duplicates: two merged BTF blobs that hold the same
+// types give the same catalog, whatever their IDs and however thoroughly
+// they were deduplicated.
+func typeCatalog(t testing.TB, spec *btf.Spec) []string {
+	t.Helper()
+	if spec == nil {
+		return nil
+	}
+	var out []string
+	for typ, err := range spec.All() {
+		qt.Assert(t, qt.IsNil(err))
+		if typ.TypeName() == "" {
+			continue
+		}
+		out = append(out, describeType(typ, 2))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func describeType(t btf.Type, depth int) string {
+	name := fmt.Sprintf("%T %s", t, t.TypeName())
+	if size, err := btf.Sizeof(t); err == nil {
+		name += fmt.Sprintf(" size %d", size)
+	}
+	if depth == 0 {
+		return name
+	}
+	var parts []string
+	switch v := t.(type) {
+	case *btf.Struct:
+		for _, m := range v.Members {
+			parts = append(parts, fmt.Sprintf("%s@%d:%d %s", m.Name, m.Offset, m.BitfieldSize, describeType(m.Type, depth-1)))
+		}
+	case *btf.Union:
+		for _, m := range v.Members {
+			parts = append(parts, fmt.Sprintf("%s@%d:%d %s", m.Name, m.Offset, m.BitfieldSize, describeType(m.Type, depth-1)))
+		}
+	case *btf.Enum:
+		for _, e := range v.Values {
+			parts = append(parts, fmt.Sprintf("%s=%d", e.Name, e.Value))
+		}
+	case *btf.Typedef:
+		parts = append(parts, describeType(v.Type, depth-1))
+	case *btf.Var:
+		parts = append(parts, fmt.Sprint(v.Linkage), describeType(v.Type, depth-1))
+	case *btf.Func:
+		parts = append(parts, fmt.Sprint(v.Linkage))
+		if fp, ok := v.Type.(*btf.FuncProto); ok {
+			for _, p := range fp.Params {
+				parts = append(parts, p.Name+" "+describeType(p.Type, depth-1))
+			}
+			parts = append(parts, "-> "+describeType(fp.Return, depth-1))
+		}
+	case *btf.Datasec:
+		for _, vs := range v.Vars {
+			parts = append(parts, fmt.Sprintf("%s@%d+%d", vs.Type.TypeName(), vs.Offset, vs.Size))
+		}
+	}
+	if len(parts) == 0 {
+		return name
+	}
+	return name + " {" + strings.Join(parts, ", ") + "}"
+}
+
+// compareLinked reads both objects and reports every difference between
+// their specs.
+func compareLinked(t testing.TB, ours, theirs []byte) (*CollectionSpec, *CollectionSpec) {
+	t.Helper()
+	a, err := LoadCollectionSpecFromReader(bytes.NewReader(ours))
+	qt.Assert(t, qt.IsNil(err), qt.Commentf("our output"))
+	b, err := LoadCollectionSpecFromReader(bytes.NewReader(theirs))
+	qt.Assert(t, qt.IsNil(err), qt.Commentf("bpftool's output"))
+	if diff := gocmp.Diff(b, a, linkedSpecOptions); diff != "" {
+		t.Errorf("spec differs from bpftool's (-bpftool +ours):\n%s", diff)
+	}
+	if diff := gocmp.Diff(typeCatalog(t, b.Types), typeCatalog(t, a.Types)); diff != "" {
+		t.Errorf("BTF types differ from bpftool's (-bpftool +ours):\n%s", diff)
+	}
+	return a, b
+}
+
+// runnablePacket is the input of programs that take a packet: an Ethernet
+// header and an IPv4 header, zeroed beyond the ether type.
+var runnablePacket = func() []byte {
+	p := make([]byte, 64)
+	binary.BigEndian.PutUint16(p[12:], 0x0800)
+	p[14] = 0x45
+	return p
+}()
+
+// loadAndRun loads spec and runs each program that BPF_PROG_TEST_RUN can
+// run with a packet, returning the return values by program name; other
+// programs are only loaded. Values are formatted, errors included, so that
+// two linkers' outputs can be compared.
+func loadAndRun(t testing.TB, spec *CollectionSpec) map[string]string {
+	t.Helper()
+	coll, err := NewCollection(spec)
+	testutils.SkipIfNotSupported(t, err)
+	testutils.SkipIfForbidden(t, err, "loading the linked collection")
+	qt.Assert(t, qt.IsNil(err))
+	defer coll.Close()
+	results := make(map[string]string)
+	names := make([]string, 0, len(coll.Programs))
+	for name := range coll.Programs {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, cmp.Compare)
+	for _, name := range names {
+		prog := coll.Programs[name]
+		switch prog.Type() {
+		case SocketFilter, XDP, SchedCLS, SchedACT, CGroupSKB, LWTIn, LWTOut, LWTXmit, LWTSeg6Local:
+		default:
+			results[name] = "loaded"
+			continue
+		}
+		ret, err := prog.Run(&RunOptions{Data: runnablePacket})
+		if errors.Is(err, ErrNotSupported) {
+			results[name] = "loaded, test run not supported"
+			continue
+		}
+		qt.Assert(t, qt.IsNil(err), qt.Commentf("program %s", name))
+		results[name] = fmt.Sprintf("returned %d", ret)
+	}
+	return results
+}
