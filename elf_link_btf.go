@@ -217,8 +217,8 @@ func membersMatch(sym, kind string, a, b []btf.Member, depth int) error {
 // parse_btf_map_def reads it in strict mode.
 type btfMapDef struct {
 	mapType, keySize, valueSize, maxEntries, flags, numaNode, pinning uint32
-	key, value                                                         btf.Type
-	inner                                                              *btfMapDef
+	key, value                                                        btf.Type
+	inner                                                             *btfMapDef
 }
 
 // parseBTFMapDef reads the map definition that v's type describes.
