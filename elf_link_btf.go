@@ -520,6 +520,10 @@ func (l *objectLinker) buildBTF() (btfData, extData []byte, _ error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	fwds, err := l.resolveForwards()
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, obj := range l.objects {
 		if obj.btf == nil {
 			continue
@@ -535,6 +539,9 @@ func (l *objectLinker) buildBTF() (btfData, extData []byte, _ error) {
 			case *btf.FuncProto:
 				// Added with the Func or pointer that refers to it, so
 				// that the prototype of a resolved extern goes away.
+				continue
+			}
+			if fwd, ok := t.(*btf.Fwd); ok && fwds[fwd] != nil {
 				continue
 			}
 			if nonStatic(t) && l.globals[t.TypeName()] == nil {
@@ -561,16 +568,24 @@ func (l *objectLinker) buildBTF() (btfData, extData []byte, _ error) {
 				t, size := v.typ, v.size
 				if v.global != nil {
 					t = v.global.typ
+					// The definition that won may have another size
+					// than the declaration listed first; an extern of
+					// type void (a typeless ksym) keeps its size.
 					if vt, ok := t.(*btf.Var); ok {
-						n, err := btf.Sizeof(vt.Type)
-						if err != nil {
-							return nil, nil, fmt.Errorf("global %q: size of its type: %w", v.global.name, err)
+						if _, void := skipModsAndTypedefs(vt.Type).(*btf.Void); !void {
+							n, err := btf.Sizeof(vt.Type)
+							if err != nil {
+								return nil, nil, fmt.Errorf("global %q: size of its type: %w", v.global.name, err)
+							}
+							size = uint32(n)
 						}
-						size = uint32(n)
 					}
 				}
 				ds.Vars = append(ds.Vars, btf.VarSecinfo{Type: t, Offset: v.offset, Size: size})
 			}
+			// The kernel wants them in order; a weak variable that lost
+			// moved.
+			slices.SortStableFunc(ds.Vars, func(a, b btf.VarSecinfo) int { return int(a.Offset) - int(b.Offset) })
 			if _, err := b.Add(ds); err != nil {
 				return nil, nil, fmt.Errorf("DATASEC %s: %w", sec.name, err)
 			}
@@ -600,4 +615,105 @@ func (l *objectLinker) buildBTF() (btfData, extData []byte, _ error) {
 		return nil, nil, fmt.Errorf(".BTF: %w", err)
 	}
 	return btfData, extData, nil
+}
+
+// resolveForwards replaces forward declarations by the struct or union they
+// declare, when the inputs define exactly one of that name and kind, as
+// libbpf's BTF dedup does: an object that only points to a struct then
+// shares the definition of the object that has it. The inputs' types are
+// the linker's own (decoded from its copy of the bytes), so they are
+// changed in place. It returns the resolved declarations.
+func (l *objectLinker) resolveForwards() (map[*btf.Fwd]btf.Type, error) {
+	type key struct {
+		name string
+		kind btf.FwdKind
+	}
+	defs := make(map[key][]btf.Type)
+	var all []btf.Type
+	for _, obj := range l.objects {
+		if obj.btf == nil {
+			continue
+		}
+		for t, err := range obj.btf.All() {
+			if err != nil {
+				return nil, fmt.Errorf("%s: BTF: %w", obj.name, err)
+			}
+			all = append(all, t)
+			var k key
+			switch v := t.(type) {
+			case *btf.Struct:
+				k = key{v.Name, btf.FwdStruct}
+			case *btf.Union:
+				k = key{v.Name, btf.FwdUnion}
+			default:
+				continue
+			}
+			if k.name == "" {
+				continue
+			}
+			if !slices.ContainsFunc(defs[k], func(d btf.Type) bool { return sameShape(d, t) }) {
+				defs[k] = append(defs[k], t)
+			}
+		}
+	}
+	resolved := make(map[*btf.Fwd]btf.Type)
+	fix := func(p *btf.Type) {
+		fwd, ok := (*p).(*btf.Fwd)
+		if !ok {
+			return
+		}
+		if d := defs[key{fwd.Name, fwd.Kind}]; len(d) == 1 {
+			resolved[fwd] = d[0]
+			*p = d[0]
+		}
+	}
+	for _, t := range all {
+		switch v := t.(type) {
+		case *btf.Pointer:
+			fix(&v.Target)
+		case *btf.Typedef:
+			fix(&v.Type)
+		case *btf.Const:
+			fix(&v.Type)
+		case *btf.Volatile:
+			fix(&v.Type)
+		case *btf.Restrict:
+			fix(&v.Type)
+		case *btf.TypeTag:
+			fix(&v.Type)
+		case *btf.Array:
+			fix(&v.Type)
+		case *btf.Var:
+			fix(&v.Type)
+		case *btf.Struct:
+			for i := range v.Members {
+				fix(&v.Members[i].Type)
+			}
+		case *btf.Union:
+			for i := range v.Members {
+				fix(&v.Members[i].Type)
+			}
+		case *btf.FuncProto:
+			fix(&v.Return)
+			for i := range v.Params {
+				fix(&v.Params[i].Type)
+			}
+		}
+	}
+	return resolved, nil
+}
+
+// sameShape compares two types as the deduplicating btf.Builder does: by
+// marshaling both into one Builder and seeing whether they get one ID.
+func sameShape(a, b btf.Type) bool {
+	bld, err := btf.NewBuilder(nil, &btf.BuilderOptions{Deduplicate: true})
+	if err != nil {
+		return false
+	}
+	x, err := bld.Add(a)
+	if err != nil {
+		return false
+	}
+	y, err := bld.Add(b)
+	return err == nil && x == y
 }

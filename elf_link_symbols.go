@@ -99,6 +99,12 @@ func (l *objectLinker) appendSymbol(obj *linkObject, index int) error {
 	out.sec, out.shndx = dst, 0
 	out.value = in.dstOff + sym.value
 	out.size = sym.size
+	if g.varIndex >= 0 && g.sec == dst && out.value <= 1<<32-1 {
+		// libbpf keeps the DATASEC entry of the weak definition that
+		// lost, so BTF and the symbol disagree on where the variable
+		// is; the entry moves with the symbol here.
+		l.secs[dst].vars[g.varIndex].offset = uint32(out.value)
+	}
 	g.sec, g.extern = dst, false
 	g.typ, g.obj = info.typ, obj
 	return nil

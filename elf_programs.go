@@ -215,7 +215,9 @@ func (r *elfReader) relocate(ins *asm.Instruction, mb *asm.MetadataBuilder, rel 
 			return fmt.Errorf("map %q is static: maps must be global", name)
 		}
 		switch sym.binding() {
-		case elf.STB_GLOBAL:
+		case elf.STB_GLOBAL, elf.STB_WEAK:
+			// A weak map is one definition of several that a static
+			// linker merged (libbpf accepts it alone too).
 		case elf.STB_LOCAL:
 			return fmt.Errorf("map %q is static: maps must be global", name)
 		default:
