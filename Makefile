@@ -39,7 +39,8 @@ bench:
 # (apt-get download, nothing installed) into .linktest/ and builds them once.
 linktest:
 	./.ci/linktest-objs.sh
-	$(GO) test -count=1 -run 'TestLink' -v . | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|programs,|returned|loaded|error:' 
+	$(GO) test -count=1 -run 'TestLink' -v . > .linktest/test.log 2>&1; status=$$?; \
+	grep -E '^ *(--- |ok|FAIL|PASS)|programs,|: returned|: loaded|: error:|outputs:|output:' .linktest/test.log; exit $$status
 
 # Boot other kernels under qemu and run the test binaries there.
 vmtest:
