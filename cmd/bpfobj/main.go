@@ -29,6 +29,7 @@ const usageText = `Usage:
   bpfobj [show] [-json] [-d] [-types] FILE.o
   bpfobj load [-json] [-prog NAME] [-v] FILE.o
   bpfobj run [-json] [-data HEX|@FILE] [-ctx HEX] [-repeat N] [-v] FILE.o PROG
+  bpfobj link -o OUT.o IN.o...
 
 show   the object's maps, programs and global variables (no privileges needed)
          -d      disassemble, with source lines from BTF line info
@@ -41,6 +42,7 @@ run    load the object and run PROG with BPF_PROG_TEST_RUN (root)
                  programs get a 64-byte sample packet by default
          -ctx    context as hex (a struct __sk_buff, xdp_md, syscall argument...)
          -repeat run the program N times (default 1)
+link   link objects into one, as bpftool gen object does (no privileges needed)
 -json  print one JSON document (see report.go for the schema)
 
 Exit status: 0 success, 1 failure, 2 bad usage.
@@ -78,6 +80,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		leadingJSON, args = true, args[1:]
 	}
 	cmd := "default"
+	if len(args) > 0 && args[0] == "link" {
+		return runLink(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "show", "load", "run":
