@@ -27,6 +27,19 @@ func TestLinkAgainstBpftool(t *testing.T) {
 		"objlink_entry":  "returned 1246",
 		"objlink_second": "returned 54",
 	}))
+	// Both inputs have a static helper: b's comes first in .text.
+	qt.Assert(t, qt.DeepEquals(symbols(a.Programs["objlink_entry"]), []string{"objlink_entry", "b_func", "helper#2", "hidden_add", "overridden"}))
+	qt.Assert(t, qt.DeepEquals(symbols(a.Programs["objlink_second"]), []string{"objlink_second", "helper#1"}))
+}
+
+func symbols(p *ProgramSpec) []string {
+	var out []string
+	for _, ins := range p.Instructions {
+		if sym := ins.Symbol(); sym != "" {
+			out = append(out, sym)
+		}
+	}
+	return out
 }
 
 // TestLinkWeakVariableMoves links a weak variable before the strong one
@@ -203,4 +216,3 @@ func FuzzLinkObjects(f *testing.F) {
 		_, _ = LoadCollectionSpecFromReader(bytes.NewReader(out))
 	})
 }
-

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/btf"
@@ -39,6 +40,7 @@ func (r *elfReader) loadPrograms() error {
 		}
 	}
 	funcs := make([]elfFunction, 0, n)
+	r.uniqueFunctionNames()
 	var rd bytes.Reader
 	for i := range r.sections {
 		if r.kinds[i] != programSection {
@@ -158,7 +160,7 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 			// metadata table.
 			mb.Reset(ins.Metadata)
 			if j == 0 {
-				mb.SetSymbol(sym.name)
+				mb.SetSymbol(r.functionName(sym))
 			}
 			if next < len(relocs) && relocs[next].offset < off {
 				return nil, fmt.Errorf("%s %q: relocation at offset %d does not point at an instruction", what, sym.name, relocs[next].offset)
@@ -184,7 +186,7 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 		}
 		slices.Sort(refs)
 		refs = slices.Compact(refs)
-		funcs = append(funcs, elfFunction{name: sym.name, section: index, insns: insns, refs: refs})
+		funcs = append(funcs, elfFunction{name: r.functionName(sym), section: index, insns: insns, refs: refs})
 	}
 	// Relocations past the last function belong to unnamed code too.
 	return funcs, nil
@@ -283,7 +285,7 @@ func (r *elfReader) relocate(ins *asm.Instruction, mb *asm.MetadataBuilder, rel 
 			return fmt.Errorf("no function at offset %d of section %q", targetOff, target.name)
 		}
 		ins.Constant = -1
-		mb.SetReference(fn.name)
+		mb.SetReference(r.functionName(fn))
 		return nil
 	}
 
@@ -303,8 +305,51 @@ func (r *elfReader) relocateRelative(ins *asm.Instruction, mb *asm.MetadataBuild
 		return fmt.Errorf("call of offset %d, where no function starts", target)
 	}
 	ins.Constant = -1
-	mb.SetReference(fn.name)
+	mb.SetReference(r.functionName(fn))
 	return nil
+}
+
+// uniqueFunctionNames gives the static functions of .text whose name
+// another function of the object has too a name of their own, "name#1",
+// "name#2"... in the order of their offsets: a static linker puts the
+// static functions of all its inputs into one .text, and references
+// between functions are by name. '#' is in no C identifier, so the new
+// names collide with nothing.
+func (r *elfReader) uniqueFunctionNames() {
+	count := make(map[string]int)
+	for i := range r.sections {
+		if r.kinds[i] != programSection {
+			continue
+		}
+		for _, si := range r.sectionSymbols(i) {
+			count[r.symbols[si].name]++
+		}
+	}
+	next := make(map[string]int)
+	for i := range r.sections {
+		if r.kinds[i] != programSection || r.sections[i].name != ".text" {
+			continue
+		}
+		for _, si := range r.sectionSymbols(i) {
+			sym := &r.symbols[si]
+			if count[sym.name] < 2 || sym.binding() != elf.STB_LOCAL {
+				continue
+			}
+			if r.funcNames == nil {
+				r.funcNames = make(map[*elfSymbol]string)
+			}
+			next[sym.name]++
+			r.funcNames[sym] = sym.name + "#" + strconv.Itoa(next[sym.name])
+		}
+	}
+}
+
+// functionName is the name a function of a program section goes by.
+func (r *elfReader) functionName(sym *elfSymbol) string {
+	if name, ok := r.funcNames[sym]; ok {
+		return name
+	}
+	return sym.name
 }
 
 // relocateExtern handles references to undefined symbols: .kconfig and

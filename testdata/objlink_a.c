@@ -5,7 +5,8 @@
  * function and reads extern variables and an extern map defined in
  * objlink_b.c; a weak function and a weak variable here lose to strong ones
  * in objlink_b.c; a static function and a static variable share their names
- * with objlink_b.c's and stay apart; a hidden function is called from both.
+ * with objlink_b.c's and stay apart (the ELF reader calls the functions
+ * "helper#1" and "helper#2"); a hidden function is called from both.
  * A test asserts: the linked objlink_entry returns 1000 + 2*100 + 7 + 3 + 11
  * + 20 + 5 = 1246 on a 64-byte packet, for both linkers' outputs.
  */
@@ -31,7 +32,7 @@ __weak __noinline int overridden(void) { return 1; }
 __weak int weak_value = 1;
 
 /* Kept apart from objlink_b.c's statics of the same names. */
-static __noinline int helper(void) { return 3; }
+static __noinline int helper(int x) { return x - 4; }
 static volatile int private_value = 7;
 
 __hidden __noinline int hidden_add(int x) { return x + 100; }
@@ -42,7 +43,7 @@ SEC("socket") int objlink_entry(void *ctx)
 	__u64 *v = bpf_map_lookup_elem(&shared_map, &key);
 	int ret = b_func(1000);        /* 1000 + hidden_add(0) = 1100 */
 	ret += hidden_add(0);           /* + 100 */
-	ret += private_value + helper(); /* + 7 + 3 */
+	ret += private_value + helper(private_value); /* + 7 + 3 */
 	ret += overridden();            /* + 11 from objlink_b.c */
 	ret += weak_value;              /* + 20 from objlink_b.c */
 	ret += b_pair.b;                /* + 5 */

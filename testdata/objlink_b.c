@@ -27,12 +27,12 @@ __noinline int b_func(int x) { return hidden_add(x); }
 __noinline int overridden(void) { return 11; }
 int weak_value = 20;
 
-static __noinline int helper(void) { return 9; }
+static __noinline int helper(int x) { return x + 6; }
 static volatile int private_value = 3;
 
 SEC("socket") int objlink_second(void *ctx)
 {
-	return private_value + helper() + b_data;
+	return private_value + helper(private_value) + b_data;
 }
 
 BPF_LICENSE("GPL");
