@@ -101,14 +101,19 @@ func LoadLinkedCollectionSpec(files ...string) (*CollectionSpec, error) {
 	return spec, nil
 }
 
+// maxLinkAlign bounds the alignment of an input section, and so the
+// padding the linker writes: clang aligns BPF sections to at most 8.
+const maxLinkAlign = 4096
+
 // errNoObjects is returned when there is nothing to link.
 var errNoObjects = errors.New("link: no objects")
 
 // objectLinker holds the output while inputs are added one by one.
 type objectLinker struct {
 	// secs are the output sections; secs[0] is a placeholder, so that 0
-	// means "no section".
-	secs []*linkSection
+	// means "no section". secByName indexes them.
+	secs      []*linkSection
+	secByName map[string]int
 	// nextELFIndex is the ELF index the next section with contents gets;
 	// 1 and 2 are .strtab and .symtab.
 	nextELFIndex int
@@ -200,6 +205,8 @@ type linkObject struct {
 	// btfNames maps the names of non-static Vars and Funcs to their
 	// type and DATASEC, filled on first use.
 	btfNames map[string]btfGlobal
+	// secByName indexes secs by name (the first of a name).
+	secByName map[string]int
 }
 
 // linkInputSection is a section of an input.
@@ -217,6 +224,7 @@ func (l *objectLinker) init() {
 		return
 	}
 	l.secs = []*linkSection{nil}
+	l.secByName = make(map[string]int)
 	l.syms = []linkSymbol{{}}
 	l.globals = make(map[string]*linkGlobal)
 	l.nextELFIndex = 3
@@ -277,6 +285,9 @@ func (l *objectLinker) load(name string, data []byte) (*linkObject, error) {
 		}
 		if sec.addralign&(sec.addralign-1) != 0 {
 			return nil, fmt.Errorf("section %q: alignment %d is not a power of two", sec.name, sec.addralign)
+		}
+		if sec.addralign > maxLinkAlign {
+			return nil, fmt.Errorf("section %q: alignment %d is larger than %d", sec.name, sec.addralign, maxLinkAlign)
 		}
 		if l.ignored(f, sec) {
 			in.skipped = true
@@ -451,16 +462,21 @@ func (obj *linkObject) addEphemeralSections() error {
 			continue
 		}
 		obj.secs = append(obj.secs, linkInputSection{name: ds.Name, ephemeral: true})
+		obj.secByName = nil
 	}
 	return nil
 }
 
 // section returns the index of the input section called name, or -1.
 func (obj *linkObject) section(name string) int {
-	for i := 1; i < len(obj.secs); i++ {
-		if obj.secs[i].name == name {
-			return i
+	if obj.secByName == nil {
+		obj.secByName = make(map[string]int, len(obj.secs))
+		for i := len(obj.secs) - 1; i >= 1; i-- {
+			obj.secByName[obj.secs[i].name] = i
 		}
+	}
+	if i, ok := obj.secByName[name]; ok {
+		return i
 	}
 	return -1
 }
@@ -475,10 +491,8 @@ func (in *linkInputSection) isData() bool {
 }
 
 func (l *objectLinker) findSection(name string) int {
-	for i := 1; i < len(l.secs); i++ {
-		if l.secs[i].name == name {
-			return i
-		}
+	if i, ok := l.secByName[name]; ok {
+		return i
 	}
 	return -1
 }
@@ -488,6 +502,7 @@ func (l *objectLinker) newSection(in *linkInputSection) int {
 	sec := &linkSection{name: in.name}
 	l.initSection(sec, in)
 	l.secs = append(l.secs, sec)
+	l.secByName[in.name] = len(l.secs) - 1
 	return len(l.secs) - 1
 }
 

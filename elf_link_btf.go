@@ -101,7 +101,23 @@ func (l *objectLinker) globalsMatch(g *linkGlobal, obj *linkObject, typ btf.Type
 	if g.sec != 0 && l.secs[g.sec].name == ".maps" {
 		return mapDefsMatch(g.name, g.typ, typ)
 	}
-	return btfMatches(g.name, true, g.typ, typ, 0)
+	return newBTFMatcher(g.name).match(true, g.typ, typ, 0)
+}
+
+// btfMatcher compares two type graphs once per pair of structs or unions:
+// a pair met again is assumed to match (it is being, or was, compared), so
+// shared and cyclic types cost linear time.
+type btfMatcher struct {
+	sym  string
+	seen map[[2]btf.Type]bool
+}
+
+func newBTFMatcher(sym string) *btfMatcher {
+	return &btfMatcher{sym: sym, seen: make(map[[2]btf.Type]bool)}
+}
+
+func btfMatches(sym string, exact bool, a, b btf.Type, depth int) error {
+	return newBTFMatcher(sym).match(exact, a, b, depth)
 }
 
 // btfMatches compares two types the way libbpf compares the types of an
@@ -109,7 +125,8 @@ func (l *objectLinker) globalsMatch(g *linkGlobal, obj *linkObject, typ btf.Type
 // the encoding of integers, array lengths and parameter names; behind a
 // pointer only the kind and name of a struct or union count, and a
 // forward declaration matches the struct or union it declares.
-func btfMatches(sym string, exact bool, a, b btf.Type, depth int) error {
+func (m *btfMatcher) match(exact bool, a, b btf.Type, depth int) error {
+	sym := m.sym
 	for ; ; depth++ {
 		if depth > maxLinkBTFDepth {
 			return fmt.Errorf("global %q: types nest more than %d deep", sym, maxLinkBTFDepth)
@@ -168,23 +185,22 @@ func btfMatches(sym string, exact bool, a, b btf.Type, depth int) error {
 				return fmt.Errorf("global %q: incompatible var %q linkage", sym, x.Name)
 			}
 			a, b = x.Type, y.Type
-		case *btf.Struct:
-			if !exact {
+		case *btf.Struct, *btf.Union:
+			if !exact || m.seen[[2]btf.Type{a, b}] {
 				return nil
 			}
-			return membersMatch(sym, "struct", x.Members, b.(*btf.Struct).Members, depth)
-		case *btf.Union:
-			if !exact {
-				return nil
+			m.seen[[2]btf.Type{a, b}] = true
+			if y, ok := b.(*btf.Struct); ok {
+				return m.members("struct", x.(*btf.Struct).Members, y.Members, depth)
 			}
-			return membersMatch(sym, "union", x.Members, b.(*btf.Union).Members, depth)
+			return m.members("union", x.(*btf.Union).Members, b.(*btf.Union).Members, depth)
 		case *btf.FuncProto:
 			y := b.(*btf.FuncProto)
 			if len(x.Params) != len(y.Params) {
 				return fmt.Errorf("global %q: incompatible number of func_proto params %d and %d", sym, len(x.Params), len(y.Params))
 			}
 			for i := range x.Params {
-				if err := btfMatches(sym, exact, x.Params[i].Type, y.Params[i].Type, depth+1); err != nil {
+				if err := m.match(exact, x.Params[i].Type, y.Params[i].Type, depth+1); err != nil {
 					return err
 				}
 			}
@@ -195,7 +211,8 @@ func btfMatches(sym string, exact bool, a, b btf.Type, depth int) error {
 	}
 }
 
-func membersMatch(sym, kind string, a, b []btf.Member, depth int) error {
+func (m *btfMatcher) members(kind string, a, b []btf.Member, depth int) error {
+	sym := m.sym
 	if len(a) != len(b) {
 		return fmt.Errorf("global %q: incompatible number of %s fields %d and %d", sym, kind, len(a), len(b))
 	}
@@ -206,7 +223,7 @@ func membersMatch(sym, kind string, a, b []btf.Member, depth int) error {
 		if a[i].Offset != b[i].Offset || a[i].BitfieldSize != b[i].BitfieldSize {
 			return fmt.Errorf("global %q: incompatible field #%d (%q) offsets", sym, i, a[i].Name)
 		}
-		if err := btfMatches(sym, true, a[i].Type, b[i].Type, depth+1); err != nil {
+		if err := m.match(true, a[i].Type, b[i].Type, depth+1); err != nil {
 			return err
 		}
 	}
@@ -651,7 +668,9 @@ func (l *objectLinker) resolveForwards() (map[*btf.Fwd]btf.Type, error) {
 			if k.name == "" {
 				continue
 			}
-			if !slices.ContainsFunc(defs[k], func(d btf.Type) bool { return sameShape(d, t) }) {
+			// Two different definitions make the name ambiguous; no
+			// need to collect more.
+			if len(defs[k]) < 2 && !slices.ContainsFunc(defs[k], func(d btf.Type) bool { return sameShape(d, t) }) {
 				defs[k] = append(defs[k], t)
 			}
 		}

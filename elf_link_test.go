@@ -216,3 +216,19 @@ func FuzzLinkObjects(f *testing.F) {
 		_, _ = LoadCollectionSpecFromReader(bytes.NewReader(out))
 	})
 }
+
+// BenchmarkLinkObjects links objlink_b and objlink_a held in memory.
+func BenchmarkLinkObjects(b *testing.B) {
+	var objs []io.ReaderAt
+	for _, file := range objlinkInputs {
+		data, err := os.ReadFile(file)
+		qt.Assert(b, qt.IsNil(err))
+		objs = append(objs, bytes.NewReader(data))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := LinkObjects(objs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
