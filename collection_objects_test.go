@@ -369,6 +369,7 @@ func TestLoadTestdataObjects(t *testing.T) {
 
 			coll, err := NewCollectionWithOptions(spec, opts)
 			testutils.SkipIfNotSupported(t, err)
+			testutils.SkipIfForbidden(t, err, "object "+name)
 			if err != nil && test.loadError != nil && test.loadError(t, err) {
 				return
 			}
@@ -413,7 +414,7 @@ func splitForbidden(t *testing.T, spec *CollectionSpec, opts CollectionOptions) 
 			alone := spec.Copy()
 			alone.Programs = map[string]*ProgramSpec{name: ps}
 			coll, err := NewCollectionWithOptions(alone, opts)
-			testutils.SkipIfForbidden(t, err, ps.Type.String())
+			testutils.SkipIfForbidden(t, err, ps.Type.String()+" programs")
 			testutils.SkipIfNotSupported(t, err)
 			qt.Assert(t, qt.IsNil(err))
 			coll.Close()

@@ -213,8 +213,15 @@ func TestMapTypeForPlatform(t *testing.T) {
 
 func TestHaveMapType(t *testing.T) {
 	testutils.RequireRoot(t)
+	forbidden := map[MapType]bool{}
 	for mt := Hash; mt <= Arena; mt++ {
 		err := haveMapType(mt)
+		if perr := (*sys.PermissionError)(nil); errors.As(err, &perr) && perr.Privileged {
+			// Not a conclusive answer, so not memoized: left out below.
+			t.Run(mt.String(), func(t *testing.T) { testutils.SkipIfForbidden(t, err, mt.String()+" maps") })
+			forbidden[mt] = true
+			continue
+		}
 		if err != nil {
 			qt.Assert(t, qt.ErrorIs(err, ErrNotSupported), qt.Commentf("%s", mt))
 			qt.Assert(t, qt.StringContains(err.Error(), typeprobe.MapTypeName(sys.MapType(mt))))
@@ -231,6 +238,9 @@ func TestHaveMapType(t *testing.T) {
 		return nil
 	})
 	for mt := Hash; mt <= Arena; mt++ {
+		if forbidden[mt] {
+			continue
+		}
 		qt.Assert(t, qt.Equals(typeprobe.HaveMapType(mt), haveMapType(mt)))
 	}
 	qt.Assert(t, qt.IsNil(typeprobe.HaveProgType(XDP)))

@@ -310,6 +310,7 @@ func TestMapTypes(t *testing.T) {
 				t.Fatalf("no test case for %s", mt)
 			}
 			testutils.SkipIfNotSupported(t, haveMapType(mt))
+			testutils.SkipIfForbidden(t, haveMapType(mt), mt.String()+" maps")
 			m := newTestMap(t, tc.spec)
 			qt.Assert(t, qt.Equals(m.Type(), mt))
 			info, err := m.Info()

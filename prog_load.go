@@ -253,9 +253,13 @@ func loadWithLog(attr *sys.ProgLoadAttr, opts ProgramOptions) (*sys.FD, string, 
 		if err == nil {
 			return fd, "", nil
 		}
-		if opts.LogDisabled || errors.Is(err, unix.EPERM) {
-			// A privilege problem shows before the verifier runs: a second
-			// load would only repeat it.
+		if errors.Is(err, unix.EPERM) {
+			// A privilege problem shows before the verifier runs: there is
+			// no log to keep (so no *VerifierError, as with cilium/ebpf),
+			// and a second load would only repeat it.
+			return nil, "", fmt.Errorf("load program: %w", err)
+		}
+		if opts.LogDisabled {
 			return nil, "", internal.NewVerifierError("load program", err, nil, false)
 		}
 		// Load again for the verifier's reason; the log of this load is
@@ -311,6 +315,10 @@ func loadLogged(attr *sys.ProgLoadAttr, level LogLevel, size, limit uint32) (*sy
 			prev = buf
 			continue
 		}
+		if errors.Is(err, unix.EPERM) && buf[0] == 0 {
+			// Refused before the verifier wrote anything.
+			return nil, "", fmt.Errorf("load program: %w", err)
+		}
 		return nil, "", internal.NewVerifierError("load program", err, buf, false)
 	}
 }
@@ -337,16 +345,21 @@ func logString(buf []byte) string {
 // otherwise the verifier's error with the source line of the rejected
 // instruction.
 func explainLoadError(spec *ProgramSpec, insns asm.Instructions, err error) error {
-	var ve *internal.VerifierError
-	if !errors.As(err, &ve) {
+	if perr := (*sys.PermissionError)(nil); errors.As(err, &perr) {
+		if perr.Privileged && kernelAtLeast("5.11") {
+			// Not a missing privilege (nor, since 5.11, RLIMIT_MEMLOCK):
+			// the kernel refuses the program type itself (tracing, LSM and
+			// extension programs under lockdown, some LSM policies or a
+			// restricted build). The wrapped error says what the process
+			// holds and lacks.
+			return fmt.Errorf("the kernel refuses %s programs: %w", spec.Type, err)
+		}
 		return err
 	}
 
-	if errors.Is(err, unix.EPERM) && hasCapSysAdmin() && kernelAtLeast("5.11") {
-		// Not a missing privilege (nor, since 5.11, RLIMIT_MEMLOCK): the
-		// kernel refuses the program type itself (tracing, LSM and
-		// extension programs under lockdown or some LSM policies).
-		return fmt.Errorf("the kernel refuses %s programs even with CAP_SYS_ADMIN (lockdown, an LSM policy or a restricted build): %w", spec.Type, err)
+	var ve *internal.VerifierError
+	if !errors.As(err, &ve) {
+		return err
 	}
 
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.E2BIG) {
@@ -391,15 +404,4 @@ func logContains(log []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// hasCapSysAdmin reports whether the process has CAP_SYS_ADMIN in its
-// effective set, which covers every privilege BPF_PROG_LOAD checks.
-func hasCapSysAdmin() bool {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return false
-	}
-	return data[unix.CAP_SYS_ADMIN/32].Effective&(1<<(unix.CAP_SYS_ADMIN%32)) != 0
 }

@@ -216,6 +216,31 @@ func TestProgramVerifierError(t *testing.T) {
 	}
 }
 
+// TestProgramLoadPermission: an EPERM from BPF_PROG_LOAD comes before the
+// verifier ran, so it is a plain error (as with cilium/ebpf, whose users
+// branch on errors.As(err, &ve)), and its text says what the process holds.
+func TestProgramLoadPermission(t *testing.T) {
+	testutils.RequireRoot(t)
+	spec := returnProgram("perm", 0)
+	for _, opts := range []ProgramOptions{{}, {LogLevel: LogLevelBranch}, {LogDisabled: true}} {
+		restore := sys.InjectFaults(func(cmd sys.Cmd, _ int) error {
+			if cmd == sys.BPF_PROG_LOAD {
+				return unix.EPERM
+			}
+			return nil
+		})
+		_, err := NewProgramWithOptions(spec, opts)
+		restore()
+		qt.Assert(t, qt.ErrorIs(err, unix.EPERM))
+		var ve *VerifierError
+		qt.Check(t, qt.IsFalse(errors.As(err, &ve)), qt.Commentf("%+v: %v", opts, err))
+		// Root here holds CAP_BPF and CAP_SYS_ADMIN: the text must not ask
+		// for them.
+		qt.Check(t, qt.StringContains(err.Error(), "although the process holds"))
+		qt.Check(t, qt.IsTrue(strings.HasPrefix(err.Error(), `program "perm": `)), qt.Commentf("%v", err))
+	}
+}
+
 func TestProgramVerifierLog(t *testing.T) {
 	testutils.RequireRoot(t)
 	spec := returnProgram("logged", 0)
@@ -704,7 +729,7 @@ func TestProgramModuleAttachTarget(t *testing.T) {
 				License:      "GPL",
 				Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
 			})
-			testutils.SkipIfForbidden(t, err, "tracing")
+			testutils.SkipIfForbidden(t, err, "tracing programs")
 			qt.Assert(t, qt.IsNil(err))
 			defer prog.Close()
 			var pi sys.ProgInfo

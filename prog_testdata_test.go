@@ -450,7 +450,7 @@ func TestTestdataTracing(t *testing.T) {
 		t.Run(tc.prog, func(t *testing.T) {
 			prog, err := NewProgram(obj.programSpec(tc.prog))
 			if tc.kind != "" {
-				testutils.SkipIfForbidden(t, err, tc.kind)
+				testutils.SkipIfForbidden(t, err, tc.kind+" programs")
 			}
 			testutils.SkipIfNotSupported(t, err)
 			qt.Assert(t, qt.IsNil(err))
@@ -493,7 +493,7 @@ func TestTestdataExtension(t *testing.T) {
 	qt.Check(t, qt.Equals(spec.AttachTo, "replace_me"))
 	spec.AttachTarget = entry
 	prog, err := NewProgram(spec)
-	testutils.SkipIfForbidden(t, err, "extension")
+	testutils.SkipIfForbidden(t, err, "extension programs")
 	qt.Assert(t, qt.IsNil(err))
 	defer prog.Close()
 

@@ -39,6 +39,7 @@ func TestHaveMapType(t *testing.T) {
 			version, ok := typeprobe.MapTypeVersion(sys.MapType(mt))
 			qt.Assert(t, qt.IsTrue(ok))
 			err := HaveMapType(mt)
+			testutils.SkipIfForbidden(t, err, typeprobe.MapTypeName(sys.MapType(mt))+" maps")
 			if typeprobe.KernelAtLeast(version) {
 				qt.Assert(t, qt.IsNil(err))
 			} else {

@@ -107,7 +107,7 @@ func (o *object) program(name string, modify ...func(*ebpf.ProgramSpec)) *ebpf.P
 	o.t.Helper()
 	prog, err := o.load(name, modify...)
 	testutils.SkipIfNotSupported(o.t, err)
-	testutils.SkipIfForbidden(o.t, err, o.spec.Programs[name].Type.String())
+	testutils.SkipIfForbidden(o.t, err, o.spec.Programs[name].Type.String()+" programs")
 	qt.Assert(o.t, qt.IsNil(err), qt.Commentf("program %s of %s", name, o.name))
 	return prog
 }
@@ -192,7 +192,7 @@ func counterProgram(t testing.TB, typ ebpf.ProgramType, attach ebpf.AttachType, 
 		License:      "GPL",
 	})
 	testutils.SkipIfNotSupported(t, err)
-	testutils.SkipIfForbidden(t, err, typ.String())
+	testutils.SkipIfForbidden(t, err, typ.String()+" programs")
 	qt.Assert(t, qt.IsNil(err))
 	t.Cleanup(func() { prog.Close() })
 	return prog, m

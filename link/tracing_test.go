@@ -104,7 +104,7 @@ func modifiable(t *testing.T, obj *object) bool {
 		prog.Close()
 		return true
 	}
-	testutils.SkipIfForbidden(t, err, "Tracing")
+	testutils.SkipIfForbidden(t, err, "tracing programs")
 	if strings.Contains(err.Error(), "is not modifiable") {
 		return false
 	}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/go-quicktest/qt"
 	"golang.org/x/sys/unix"
+
+	"github.com/bpfkit/ebpf/internal"
 )
 
 type call struct {
@@ -72,18 +74,59 @@ func TestRetries(t *testing.T) {
 
 func TestErrnoErrors(t *testing.T) {
 	tests := []struct {
+		cmd   Cmd
 		errno unix.Errno
-		text  string
+		text  string // "" for the permission explanation
 	}{
-		{unix.EPERM, "operation not permitted: bpf(2) requires CAP_BPF or CAP_SYS_ADMIN; on kernels before 5.11 also RLIMIT_MEMLOCK (see rlimit.RemoveMemlock)"},
-		{ENOTSUPP, "operation not supported by the kernel (ENOTSUPP)"},
-		{unix.ENOENT, "no such file or directory"},
+		{BPF_MAP_CREATE, unix.EPERM, ""},
+		{BPF_PROG_LOAD, unix.EPERM, ""},
+		// On an element of an existing map, EPERM is the map's answer
+		// (read-only, frozen), not a question of privilege.
+		{BPF_MAP_UPDATE_ELEM, unix.EPERM, "operation not permitted"},
+		{BPF_MAP_LOOKUP_BATCH, unix.EPERM, "operation not permitted"},
+		{BPF_MAP_CREATE, ENOTSUPP, "operation not supported by the kernel (ENOTSUPP)"},
+		{BPF_MAP_CREATE, unix.ENOENT, "no such file or directory"},
 	}
 	for _, tt := range tests {
 		recordFaults(t, func(Cmd, int) error { return tt.errno })
-		_, err := BPF(BPF_MAP_CREATE, nil, 0)
+		_, err := BPF(tt.cmd, nil, 0)
 		qt.Check(t, qt.ErrorIs(err, tt.errno))
+		if tt.text == "" {
+			qt.Check(t, qt.StringContains(err.Error(), "operation not permitted"))
+			qt.Check(t, qt.StringContains(err.Error(), "CAP_"))
+			continue
+		}
 		qt.Check(t, qt.Equals(err.Error(), tt.text))
+	}
+}
+
+func TestPermissionText(t *testing.T) {
+	all := internal.Capabilities(1<<unix.CAP_BPF | 1<<unix.CAP_SYS_ADMIN | 1<<unix.CAP_PERFMON |
+		1<<unix.CAP_NET_ADMIN | 1<<unix.CAP_SYS_RESOURCE)
+	tests := []struct {
+		name    string
+		caps    internal.Capabilities
+		known   bool
+		memlock bool
+		want    string
+	}{
+		{"unknown", 0, false, false,
+			"operation not permitted: bpf(2) requires CAP_BPF or CAP_SYS_ADMIN"},
+		{"none", 1 << unix.CAP_NET_ADMIN, true, false,
+			"operation not permitted: bpf(2) requires CAP_BPF or CAP_SYS_ADMIN, and the process has neither"},
+		{"none old kernel", 0, true, true,
+			"operation not permitted: bpf(2) requires CAP_BPF or CAP_SYS_ADMIN, and the process has neither; on kernels before 5.11 also RLIMIT_MEMLOCK (see rlimit.RemoveMemlock)"},
+		{"all", all, true, false,
+			"operation not permitted although the process holds CAP_BPF and CAP_SYS_ADMIN: an LSM, lockdown, kernel.unprivileged_bpf_disabled or a sandbox forbids it"},
+		{"no sys_resource", all &^ (1 << unix.CAP_SYS_RESOURCE), true, false,
+			"operation not permitted although the process holds CAP_BPF and CAP_SYS_ADMIN: it lacks CAP_SYS_RESOURCE, or an LSM, lockdown, kernel.unprivileged_bpf_disabled or a sandbox forbids it"},
+		{"cap_bpf only", 1 << unix.CAP_BPF, true, false,
+			"operation not permitted although the process holds CAP_BPF: it lacks CAP_SYS_ADMIN, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_RESOURCE, or an LSM, lockdown, kernel.unprivileged_bpf_disabled or a sandbox forbids it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			qt.Check(t, qt.Equals(permissionText(tt.caps, tt.known, tt.memlock), tt.want))
+		})
 	}
 }
 

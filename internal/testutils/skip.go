@@ -6,9 +6,8 @@ import (
 	"os"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bpfkit/ebpf/internal"
+	"github.com/bpfkit/ebpf/internal/sys"
 )
 
 // SkipIfNotSupported skips the test if err says the kernel lacks a feature
@@ -22,23 +21,31 @@ func SkipIfNotSupported(tb testing.TB, err error) {
 	}
 }
 
-// SkipIfForbidden skips the test when loading a program of a type this
-// kernel refuses even to root returns EPERM: on some kernels (lockdown,
-// restricted builds) tracing, LSM and extension programs are forbidden.
-// kind names the program type for the message. It only skips when the
-// process is privileged, so that a missing privilege is never mistaken for
-// a forbidden program type.
+// SkipIfForbidden skips the test when the kernel answers EPERM although
+// the process holds CAP_BPF or CAP_SYS_ADMIN: the environment forbids what
+// kind names, not the library. Some kernels refuse tracing, LSM and
+// extension programs to root (lockdown, an LSM policy, a restricted build);
+// a process whose capability set lacks CAP_SYS_RESOURCE is refused arena
+// maps. A process without the bpf capabilities is not skipped here, so a
+// missing privilege is never mistaken for a forbidden feature.
 //
-// Inside the VM tests (BPFKIT_VMTEST set) the kernels are chosen to allow
-// every program type, so there a forbidden program fails the test instead.
+// Inside the VM tests (BPFKIT_VMTEST set) the kernels and the process are
+// chosen to allow everything, so there a forbidden feature fails the test.
 func SkipIfForbidden(tb testing.TB, err error, kind string) {
 	tb.Helper()
-	if errors.Is(err, unix.EPERM) && os.Geteuid() == 0 {
-		if os.Getenv("BPFKIT_VMTEST") != "" {
-			tb.Fatalf("kernel forbids %s programs even to root, but the VM kernels must allow them: %v", kind, err)
-		}
-		tb.Skipf("kernel forbids %s programs even to root: %v", kind, err)
+	var perr *sys.PermissionError
+	if !errors.As(err, &perr) || !perr.Privileged {
+		return
 	}
+	caps, _ := internal.EffectiveCapabilities()
+	if os.Getenv("BPFKIT_VMTEST") != "" {
+		tb.Fatalf("kernel forbids %s, but the VM kernels must allow it: %v", kind, err)
+	}
+	reason := "kernel forbids " + kind + " although the process holds CAP_BPF/CAP_SYS_ADMIN"
+	if missing := caps.MissingBPF(); missing != "" {
+		reason += " (it lacks " + missing + ")"
+	}
+	tb.Skipf("%s: %v", reason, err)
 }
 
 // RequireRoot skips the test unless it runs as root: bpf(2) needs CAP_BPF
