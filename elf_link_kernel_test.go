@@ -86,6 +86,9 @@ func TestLinkKernelObjects(t *testing.T) {
 				_, err := LoadCollectionSpecFromReader(bytes.NewReader(theirs))
 				qt.Assert(t, qt.ErrorMatches(err, regexp.QuoteMeta(g.bpftoolErr)))
 				qt.Assert(t, qt.HasLen(staleDatasecVars(t, ours), 0))
+				for _, res := range libbpfOpens(t, ours) {
+					qt.Assert(t, qt.StringContains(res, ": ok"))
+				}
 				a, err = LoadCollectionSpecFromReader(bytes.NewReader(ours))
 				qt.Assert(t, qt.IsNil(err))
 				t.Logf("bpftool's output: %s", g.bpftoolErr)

@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/go-quicktest/qt"
+
+	"github.com/bpfkit/ebpf/internal/testutils"
 )
 
 // objlink inputs in the order whose bpftool output is consistent: strong
@@ -27,6 +29,13 @@ func TestLinkAgainstBpftool(t *testing.T) {
 		"objlink_entry":  "returned 1246",
 		"objlink_second": "returned 54",
 	}))
+	// libbpf loads our output too.
+	file := filepath.Join(t.TempDir(), "objlink.o")
+	qt.Assert(t, qt.IsNil(os.WriteFile(file, ours, 0o644)))
+	pins := testutils.TempBPFFS(t)
+	if msg, err := exec.Command(bpftoolPath(t), "prog", "loadall", file, pins).CombinedOutput(); err != nil {
+		t.Errorf("bpftool prog loadall of our output: %v\n%s", err, msg)
+	}
 	// Both inputs have a static helper: b's comes first in .text.
 	qt.Assert(t, qt.DeepEquals(symbols(a.Programs["objlink_entry"]), []string{"objlink_entry", "b_func", "helper#2", "hidden_add", "overridden"}))
 	qt.Assert(t, qt.DeepEquals(symbols(a.Programs["objlink_second"]), []string{"objlink_second", "helper#1"}))
