@@ -2,6 +2,7 @@ package ebpf
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -29,6 +30,24 @@ func TestLinkAgainstBpftool(t *testing.T) {
 		"objlink_entry":  "returned 1246",
 		"objlink_second": "returned 54",
 	}))
+	// hidden_add is hidden in objlink_a and a hidden extern in objlink_b;
+	// weak_value and overridden are strong, their weak definitions lost.
+	f, err := parseELF(ours)
+	qt.Assert(t, qt.IsNil(err))
+	got := make(map[string]string)
+	for _, sym := range f.symbols {
+		switch sym.name {
+		case "hidden_add", "weak_value", "overridden", "b_func":
+			got[sym.name] = fmt.Sprint(sym.binding(), " ", sym.visibility(), " ", sym.kind())
+		}
+	}
+	qt.Assert(t, qt.DeepEquals(got, map[string]string{
+		"hidden_add": "STB_GLOBAL STV_HIDDEN STT_FUNC",
+		"weak_value": "STB_GLOBAL STV_DEFAULT STT_OBJECT",
+		"overridden": "STB_GLOBAL STV_DEFAULT STT_FUNC",
+		"b_func":     "STB_GLOBAL STV_DEFAULT STT_FUNC",
+	}))
+
 	// libbpf loads our output too.
 	file := filepath.Join(t.TempDir(), "objlink.o")
 	qt.Assert(t, qt.IsNil(os.WriteFile(file, ours, 0o644)))
