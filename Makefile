@@ -27,10 +27,11 @@ testdata:
 	$(MAKE) -C testdata CLANG=$(CLANG)
 	$(GO) generate ./cmd/bpfobj
 
-# Regenerate code derived from internal/cmd/uapi/bpf-uapi.h. Tests fail when
-# the committed output is stale.
+# Regenerate code derived from internal/cmd/uapi/bpf-uapi.h, and the
+# examples' bindings (bpf2go with $(CLANG)). Tests fail when the committed
+# output is stale.
 generate:
-	$(GO) generate ./...
+	BPF2GO_CC=$(CLANG) $(GO) generate ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

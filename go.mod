@@ -13,3 +13,5 @@ require (
 	github.com/kr/text v0.2.0 // indirect
 	github.com/rogpeppe/go-internal v1.12.0 // indirect
 )
+
+tool github.com/bpfkit/ebpf/cmd/bpf2go

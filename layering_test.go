@@ -139,8 +139,9 @@ func TestLayering(t *testing.T) {
 				report(f, "internal/sys imports %s: it may only import internal", imp)
 			case imp == sysPkg && syscallFree(f):
 				report(f, "imports internal/sys: parsing and specification code must stay syscall-free")
-			case imp == linkPkg && f.pkg != linkPkg && f.pkg != module+"/pin" && !strings.HasPrefix(f.pkg, module+"/cmd/") && !strings.HasPrefix(f.pkg, module+"/internal/cmd/"):
-				// pin.Load returns links, so pin sits above link.
+			case imp == linkPkg && f.pkg != linkPkg && f.pkg != module+"/pin" && !strings.HasPrefix(f.pkg, module+"/cmd/") && !strings.HasPrefix(f.pkg, module+"/internal/cmd/") && !strings.HasPrefix(f.pkg, module+"/examples/"):
+				// pin.Load returns links, so pin sits above link; commands
+				// and examples sit above everything.
 				report(f, "imports link: link sits above every other package but pin")
 			case leafPackages[f.pkg] && imp != internalPkg:
 				report(f, "%s imports %s: it may only import internal", strings.TrimPrefix(f.pkg, module+"/"), imp)

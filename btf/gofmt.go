@@ -84,13 +84,28 @@ func (gf *GoFormatter) enumIdentifier(name, element string) string {
 }
 
 // TypeDeclaration returns "type name T" for typ, where T has typ's layout,
-// followed for an enum by a const block with its elements.
+// followed for an enum by a const block with its elements. When typ is a
+// qualifier or typedef chain that reaches a type in Names, T is that name.
 func (gf *GoFormatter) TypeDeclaration(name string, typ Type) (string, error) {
 	gf.w.Reset()
 	gf.depth = 0
 	gf.aligns = make(map[Type]int)
 	if _, err := fmt.Fprintf(&gf.w, "type %s ", name); err != nil {
 		return "", err
+	}
+	// A typedef of a type that has its own name in Names is declared as
+	// that type ("type FooT Foo"), so the two stay convertible.
+	t := typ
+	for range maxResolveDepth {
+		next, ok := unwrap(t, true)
+		if !ok {
+			break
+		}
+		if target, ok := gf.Names[next]; ok {
+			gf.w.WriteString(target)
+			return gf.w.String(), nil
+		}
+		t = next
 	}
 	skipped := skipQualifiers(typ)
 	if e, ok := skipped.(*Enum); ok {

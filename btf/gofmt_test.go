@@ -62,6 +62,12 @@ func TestGoTypeDeclaration(t *testing.T) {
 	qt.Assert(t, qt.IsNil(err))
 	qt.Assert(t, qt.Equals(got, "type outer struct { _ structs.HostLayout; IN Inner; }"))
 
+	// A typedef (through qualifiers) of a named type is declared as it.
+	alias := &Typedef{Name: "inner_t", Type: &Const{Type: inner}}
+	got, err = gf.TypeDeclaration("InnerT", &Volatile{Type: alias})
+	qt.Assert(t, qt.IsNil(err))
+	qt.Assert(t, qt.Equals(got, "type InnerT Inner"))
+
 	for _, bad := range []Type{&FuncProto{}, &Fwd{Name: "f"}, &Void{}, &Float{Size: 2}, &Int{Size: 3}} {
 		var gf GoFormatter
 		_, err := gf.TypeDeclaration("t", bad)

@@ -1,9 +1,13 @@
 package link
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/bpfkit/ebpf"
+	"github.com/bpfkit/ebpf/internal/linux"
 	"github.com/bpfkit/ebpf/internal/tracefs"
 )
 
@@ -34,7 +38,9 @@ type KprobeOptions struct {
 // without one a kprobe event in tracefs that Close removes. The program is
 // attached with a perf event link (5.15), else with ioctls. A symbol the
 // kernel doesn't know gives an error wrapping os.ErrNotExist; a kernel
-// without kprobes one wrapping ErrNotSupported.
+// without kprobes one wrapping ErrNotSupported. A symbol the kernel doesn't
+// know is tried once more with the architecture's system call prefix, so
+// "sys_execve" attaches to "__x64_sys_execve" on amd64.
 //
 // Costs a perf_event_open(2) and a bpf(2) call; the tracefs path writes
 // the events file and reads the event's ID.
@@ -79,6 +85,17 @@ func kprobe(symbol string, prog *ebpf.Program, opts *KprobeOptions, ret bool) (L
 	}
 
 	pe, err := openProbe(args)
+	if errors.Is(err, os.ErrNotExist) {
+		// A system call named without the architecture's wrapper prefix
+		// ("sys_execve" for "__x64_sys_execve"), as cilium/ebpf allows.
+		if prefix := linux.SyscallPrefix(); prefix != "" && !strings.HasPrefix(symbol, prefix) {
+			prefixed := args
+			prefixed.symbol = prefix + symbol
+			if pe2, err2 := openProbe(prefixed); err2 == nil {
+				pe, err = pe2, nil
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

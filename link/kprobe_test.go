@@ -77,6 +77,18 @@ func TestKretprobe(t *testing.T) {
 	mustClose(t, l)
 }
 
+// TestKprobeSyscallPrefix attaches to "sys_getpid": the architecture's
+// wrapper prefix is added when the plain name is unknown.
+func TestKprobeSyscallPrefix(t *testing.T) {
+	obj := loadObject(t, "link_tracing")
+	l, err := Kretprobe("sys_getpid", obj.program("kretp"), nil)
+	skipUnlessSupported(t, err)
+	keep(t, l)
+	getpids(5)
+	qt.Assert(t, qt.IsTrue(obj.counter("kretp_count") >= 5))
+	mustClose(t, l)
+}
+
 // TestKretprobeMaxActive takes the tracefs path: the PMU can't express
 // maxactive. The event lives in a group with the given prefix until Close.
 func TestKretprobeMaxActive(t *testing.T) {

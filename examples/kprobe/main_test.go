@@ -1,0 +1,16 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/bpfkit/ebpf/examples/internal/exampletest"
+)
+
+func TestMain(m *testing.M) { exampletest.Main(m, run) }
+
+func TestKprobe(t *testing.T) {
+	ex := exampletest.Start(t)
+	ex.WaitFor(`^Counting execve calls`, nil)
+	ex.WaitFor(`^execve called [1-9][0-9]* times$`, func() { exampletest.Exec(t) })
+	ex.Stop()
+}
