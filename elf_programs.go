@@ -177,6 +177,9 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 			}
 			ext.assign(mb, asm.RawInstructionOffset(off/asm.InstructionSize))
 			ins.Metadata = mb.Build()
+			if j == 0 {
+				markHiddenStatic(ins, sym)
+			}
 			if ins.IsFunctionReference() && ins.Constant == -1 {
 				if ref := ins.Reference(); ref != "" {
 					refs = append(refs, ref)
@@ -190,6 +193,27 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 	}
 	// Relocations past the last function belong to unnamed code too.
 	return funcs, nil
+}
+
+// markHiddenStatic gives a function of hidden (or internal) visibility
+// static linkage in its BTF, as libbpf does: such a function is private to
+// its object, so the verifier checks it in the context of each call, like a
+// static one, instead of on its own from its prototype. libbpf's usdt.bpf.h
+// relies on this: its bpf_usdt_arg writes through a pointer argument that
+// a global function would have to check for NULL.
+func markHiddenStatic(ins *asm.Instruction, sym *elfSymbol) {
+	switch sym.visibility() {
+	case elf.STV_HIDDEN, elf.STV_INTERNAL:
+	default:
+		return
+	}
+	fn := btf.FuncMetadata(ins)
+	if fn == nil || fn.Linkage == btf.StaticFunc {
+		return
+	}
+	static := *fn
+	static.Linkage = btf.StaticFunc
+	*ins = btf.WithFuncMetadata(*ins, &static)
 }
 
 // relocate applies the relocation of the instruction at off in a program
@@ -217,9 +241,11 @@ func (r *elfReader) relocate(ins *asm.Instruction, mb *asm.MetadataBuilder, rel 
 			return fmt.Errorf("map %q is static: maps must be global", name)
 		}
 		switch sym.binding() {
-		case elf.STB_GLOBAL, elf.STB_WEAK:
-			// A weak map is one definition of several that a static
-			// linker merged (libbpf accepts it alone too).
+		case elf.STB_GLOBAL:
+		case elf.STB_WEAK:
+			// libbpf's usdt.bpf.h declares its maps weak, so that every
+			// object file of a statically linked program may include it;
+			// a static linker keeps the binding of weak definitions.
 		case elf.STB_LOCAL:
 			return fmt.Errorf("map %q is static: maps must be global", name)
 		default:

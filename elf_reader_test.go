@@ -635,3 +635,41 @@ func BenchmarkLoadCollectionSpecObjects(b *testing.B) {
 		})
 	}
 }
+
+// TestLoadUSDT reads an object written against libbpf's usdt.bpf.h: its
+// maps are weak, its helper functions weak and hidden, and a section may
+// name the probe to attach to.
+func TestLoadUSDT(t *testing.T) {
+	for _, order := range []string{"el", "eb"} {
+		spec := mustLoad(t, "usdt", order)
+		qt.Assert(t, qt.Equals(spec.Maps["__bpf_usdt_specs"].Type, Array))
+		qt.Assert(t, qt.Equals(spec.Maps["__bpf_usdt_specs"].ValueSize, uint32(208)))
+		qt.Assert(t, qt.Equals(spec.Maps["__bpf_usdt_ip_to_spec_id"].Type, Hash))
+
+		targets := map[string]string{}
+		for name, p := range spec.Programs {
+			qt.Assert(t, qt.Equals(p.Type, Kprobe))
+			targets[name] = p.AttachTo
+		}
+		qt.Assert(t, qt.DeepEquals(targets, map[string]string{
+			"usdt_args":     "",
+			"usdt_throw":    "libstdc++.so.6:libstdcxx:throw",
+			"usdt_py_entry": "python3.11:python:function__entry",
+		}))
+
+		// Hidden functions are static to the verifier, as in libbpf:
+		// bpf_usdt_arg writes through a pointer it doesn't check.
+		linkage := map[string]btf.FuncLinkage{}
+		for _, ins := range spec.Programs["usdt_args"].Instructions {
+			if fn := btf.FuncMetadata(&ins); fn != nil {
+				linkage[fn.Name] = fn.Linkage
+			}
+		}
+		qt.Assert(t, qt.DeepEquals(linkage, map[string]btf.FuncLinkage{
+			"usdt_args":        btf.GlobalFunc,
+			"bpf_usdt_arg":     btf.StaticFunc,
+			"bpf_usdt_arg_cnt": btf.StaticFunc,
+			"bpf_usdt_cookie":  btf.StaticFunc,
+		}))
+	}
+}

@@ -4,14 +4,24 @@
 set -eu
 need=""
 for pair in clang-19:clang-19 llvm-objdump-19:llvm-19 bpftool:bpftool \
-	qemu-system-x86_64:qemu-system-x86 busybox:busybox-static gcc:gcc xz:xz-utils make:make; do
+	qemu-system-x86_64:qemu-system-x86 busybox:busybox-static gcc:gcc g++:g++ xz:xz-utils make:make; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/bin/$cmd" ] || need="$need $pkg"
 done
 [ -f /usr/include/bpf/bpf_helpers.h ] || need="$need libbpf-dev"
-if [ -n "$need" ]; then
-	echo "deps: installing$need"
+# <sys/sdt.h>, for the USDT test program the link tests build.
+[ -f /usr/include/sys/sdt.h ] || [ -f "/usr/include/$(gcc -print-multiarch 2>/dev/null)/sys/sdt.h" ] ||
+	need="$need systemtap-sdt-dev"
+# Debian's python3.11 has USDT probes the link tests attach to; releases
+# after bookworm don't ship it, and those tests skip there.
+optional=""
+[ -x /usr/bin/python3.11 ] || optional="$optional python3.11"
+if [ -n "$need$optional" ]; then
+	echo "deps: installing$need$optional"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
-	apt-get install -y -q $need
+	[ -z "$need" ] || apt-get install -y -q $need
+	for pkg in $optional; do
+		apt-get install -y -q "$pkg" || echo "deps: $pkg is not available here; the tests that need it skip"
+	done
 fi

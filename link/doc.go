@@ -31,7 +31,9 @@
 // Tracepoint, AttachRawTracepoint, AttachTracing (fentry, fexit, fmod_ret,
 // tp_btf), AttachLSM, AttachFreplace, AttachIter, AttachPerfEvent. User
 // space: OpenExecutable and Executable.Uprobe, Uretprobe, UprobeMulti,
-// UretprobeMulti. Cgroups: AttachCgroup, which falls back to
+// UretprobeMulti; Executable.USDT attaches programs written with libbpf's
+// usdt.bpf.h to USDT probes (USDTProbes lists them, ParseUSDTTarget reads
+// a SEC("usdt/...") target). Cgroups: AttachCgroup, which falls back to
 // BPF_PROG_ATTACH before Linux 5.7. Networking: AttachXDP, AttachTCX and
 // AttachNetkit (ordered with Anchors), AttachNetfilter, AttachNetNs,
 // AttachSocketFilter, AttachSockmap. AttachStructOps registers a

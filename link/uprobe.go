@@ -3,6 +3,7 @@ package link
 import (
 	"cmp"
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,10 +26,20 @@ type Executable struct {
 	segments []elf.ProgHeader
 	sections []elf.SectionHeader
 
+	// From the ELF header, for USDT notes and their arguments.
+	machine   elf.Machine
+	class     elf.Class
+	byteOrder binary.ByteOrder
+	typ       elf.Type
+
 	once    sync.Once
 	symErr  error
 	symbols map[string]fileSymbol
 	byAddr  []namedSymbol // sorted by offset, for Symbol
+
+	usdtOnce   sync.Once
+	usdtErr    error
+	usdtProbes []USDTProbe
 }
 
 // fileSymbol is a symbol located in the file: its file offset and size.
@@ -56,7 +67,7 @@ func OpenExecutable(path string) (*Executable, error) {
 		return nil, err
 	}
 	defer f.Close()
-	ex := &Executable{path: path}
+	ex := &Executable{path: path, machine: f.Machine, class: f.Class, byteOrder: f.ByteOrder, typ: f.Type}
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_LOAD {
 			ex.segments = append(ex.segments, p.ProgHeader)
