@@ -10,7 +10,7 @@ GO ?= go
 CLANG ?= clang-19
 TESTFLAGS ?=
 
-.PHONY: test testdata generate bench vmtest deps
+.PHONY: test testdata generate bench vmtest deps linktest
 
 test:
 	$(GO) vet ./...
@@ -35,6 +35,14 @@ generate:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The static linker against bpftool gen object on the kernel's multi-file
+# selftests and samples/bpf's xdp_sample users: fetches linux-source-6.1
+# (apt-get download, nothing installed) into .linktest/ and builds them once.
+linktest:
+	./.ci/linktest-objs.sh
+	$(GO) test -count=1 -run 'TestLink' -v . > .linktest/test.log 2>&1; status=$$?; \
+	grep -E '^ *(--- |ok|FAIL|PASS)|programs,|: returned|: loaded|: error:|outputs:|output:' .linktest/test.log; exit $$status
 
 # Boot other kernels under qemu and run the test binaries there.
 vmtest:

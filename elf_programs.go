@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/bpfkit/ebpf/asm"
 	"github.com/bpfkit/ebpf/btf"
@@ -39,6 +40,7 @@ func (r *elfReader) loadPrograms() error {
 		}
 	}
 	funcs := make([]elfFunction, 0, n)
+	r.uniqueFunctionNames()
 	var rd bytes.Reader
 	for i := range r.sections {
 		if r.kinds[i] != programSection {
@@ -135,6 +137,12 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 			return nil, fmt.Errorf("%s %q at offset %d overlaps %q", what, sym.name, sym.value, prev.name)
 		}
 		prev = sym
+		// Code between functions belongs to no symbol: a static linker
+		// leaves the body of a __weak definition that lost to a strong
+		// one there, with its relocations. Nothing can call it.
+		for next < len(relocs) && relocs[next].offset < sym.value {
+			next++
+		}
 
 		rd.Reset(data[sym.value : sym.value+sym.size])
 		insns, err := asm.AppendInstructions(nil, rd, r.order, "linux")
@@ -152,7 +160,7 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 			// metadata table.
 			mb.Reset(ins.Metadata)
 			if j == 0 {
-				mb.SetSymbol(sym.name)
+				mb.SetSymbol(r.functionName(sym))
 			}
 			if next < len(relocs) && relocs[next].offset < off {
 				return nil, fmt.Errorf("%s %q: relocation at offset %d does not point at an instruction", what, sym.name, relocs[next].offset)
@@ -181,11 +189,9 @@ func (r *elfReader) loadFunctions(funcs []elfFunction, index int, sec *elfSectio
 		}
 		slices.Sort(refs)
 		refs = slices.Compact(refs)
-		funcs = append(funcs, elfFunction{name: sym.name, section: index, insns: insns, refs: refs})
+		funcs = append(funcs, elfFunction{name: r.functionName(sym), section: index, insns: insns, refs: refs})
 	}
-	if next < len(relocs) {
-		return nil, fmt.Errorf("relocation at offset %d does not point at an instruction of a function", relocs[next].offset)
-	}
+	// Relocations past the last function belong to unnamed code too.
 	return funcs, nil
 }
 
@@ -238,7 +244,8 @@ func (r *elfReader) relocate(ins *asm.Instruction, mb *asm.MetadataBuilder, rel 
 		case elf.STB_GLOBAL:
 		case elf.STB_WEAK:
 			// libbpf's usdt.bpf.h declares its maps weak, so that every
-			// object file of a statically linked program may include it.
+			// object file of a statically linked program may include it;
+			// a static linker keeps the binding of weak definitions.
 		case elf.STB_LOCAL:
 			return fmt.Errorf("map %q is static: maps must be global", name)
 		default:
@@ -304,7 +311,7 @@ func (r *elfReader) relocate(ins *asm.Instruction, mb *asm.MetadataBuilder, rel 
 			return fmt.Errorf("no function at offset %d of section %q", targetOff, target.name)
 		}
 		ins.Constant = -1
-		mb.SetReference(fn.name)
+		mb.SetReference(r.functionName(fn))
 		return nil
 	}
 
@@ -324,8 +331,51 @@ func (r *elfReader) relocateRelative(ins *asm.Instruction, mb *asm.MetadataBuild
 		return fmt.Errorf("call of offset %d, where no function starts", target)
 	}
 	ins.Constant = -1
-	mb.SetReference(fn.name)
+	mb.SetReference(r.functionName(fn))
 	return nil
+}
+
+// uniqueFunctionNames gives the static functions of .text whose name
+// another function of the object has too a name of their own, "name#1",
+// "name#2"... in the order of their offsets: a static linker puts the
+// static functions of all its inputs into one .text, and references
+// between functions are by name. '#' is in no C identifier, so the new
+// names collide with nothing.
+func (r *elfReader) uniqueFunctionNames() {
+	count := make(map[string]int)
+	for i := range r.sections {
+		if r.kinds[i] != programSection {
+			continue
+		}
+		for _, si := range r.sectionSymbols(i) {
+			count[r.symbols[si].name]++
+		}
+	}
+	next := make(map[string]int)
+	for i := range r.sections {
+		if r.kinds[i] != programSection || r.sections[i].name != ".text" {
+			continue
+		}
+		for _, si := range r.sectionSymbols(i) {
+			sym := &r.symbols[si]
+			if count[sym.name] < 2 || sym.binding() != elf.STB_LOCAL {
+				continue
+			}
+			if r.funcNames == nil {
+				r.funcNames = make(map[*elfSymbol]string)
+			}
+			next[sym.name]++
+			r.funcNames[sym] = sym.name + "#" + strconv.Itoa(next[sym.name])
+		}
+	}
+}
+
+// functionName is the name a function of a program section goes by.
+func (r *elfReader) functionName(sym *elfSymbol) string {
+	if name, ok := r.funcNames[sym]; ok {
+		return name
+	}
+	return sym.name
 }
 
 // relocateExtern handles references to undefined symbols: .kconfig and

@@ -124,6 +124,9 @@ type elfReader struct {
 	ksyms *btf.Datasec
 	// structOps are the struct_ops maps, to associate with programs.
 	structOps []structOpsVar
+	// funcNames renames static functions of .text whose name another
+	// function has too (see uniqueFunctionNames).
+	funcNames map[*elfSymbol]string
 }
 
 func loadCollectionSpec(data []byte) (*CollectionSpec, error) {

@@ -129,17 +129,80 @@ func (b *builder) convert(tgt target) error {
 	return nil
 }
 
-// buildObject compiles the source for tgt into dest. With -makebase it
+// buildObject compiles the sources for tgt into dest. With -makebase it
 // returns the dependencies clang found, else nil.
 //
-// Today there is one source, compiled straight to dest. Several sources
-// would each be compiled to a temporary object and linked into dest here;
-// the rest of convert only sees dest.
+// One source is compiled straight to dest. Several are each compiled to a
+// temporary object and linked into dest with ebpf.LinkObjects, the static
+// linker that follows bpftool gen object; their dependencies become one
+// rule for dest. The rest of convert only sees dest.
 func (b *builder) buildObject(tgt target, dest string) ([]dependency, error) {
-	if len(b.opts.sources) != 1 {
-		return nil, fmt.Errorf("%d source files: bpf2go compiles exactly one", len(b.opts.sources))
+	if len(b.opts.sources) == 1 {
+		return b.compile(tgt, b.opts.sources[0], dest)
 	}
-	src := b.opts.sources[0]
+	tmp, err := os.MkdirTemp("", "bpf2go-link-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	var (
+		objects []io.ReaderAt
+		deps    []dependency
+		seen    = make(map[string]bool)
+	)
+	for i, src := range b.opts.sources {
+		obj := filepath.Join(tmp, fmt.Sprintf("%d.o", i))
+		d, err := b.compile(tgt, src, obj)
+		if err != nil {
+			return nil, err
+		}
+		data, err := os.ReadFile(obj)
+		if err != nil {
+			return nil, err
+		}
+		// Link errors name the C file, not the temporary object.
+		objects = append(objects, namedObject{bytes.NewReader(data), src})
+		for j, dep := range d {
+			if j == 0 {
+				if deps == nil {
+					deps = []dependency{{target: dest}}
+				}
+				for _, p := range dep.prerequisites {
+					if !seen[p] {
+						seen[p] = true
+						deps[0].prerequisites = append(deps[0].prerequisites, p)
+					}
+				}
+				continue
+			}
+			if !seen["rule "+dep.target] {
+				seen["rule "+dep.target] = true
+				deps = append(deps, dep)
+			}
+		}
+	}
+	linked, err := ebpf.LinkObjects(objects...)
+	if err != nil {
+		return nil, fmt.Errorf("link: %w", err)
+	}
+	if err := os.WriteFile(dest, linked, 0o644); err != nil {
+		return nil, err
+	}
+	b.logf("linked %s", strings.Join(b.opts.sources, " "))
+	return deps, nil
+}
+
+// namedObject is an object in memory that link errors call by name.
+type namedObject struct {
+	*bytes.Reader
+	name string
+}
+
+func (o namedObject) Name() string { return o.name }
+
+// compile compiles src for tgt into dest, returning clang's dependencies
+// with -makebase.
+func (b *builder) compile(tgt target, src, dest string) ([]dependency, error) {
 	flags := append(slices.Clone(b.ccArgs), b.opts.cFlags...)
 	var depFile string
 	if b.opts.makeBase != "" {

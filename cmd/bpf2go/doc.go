@@ -1,4 +1,5 @@
-// Command bpf2go compiles a C file to BPF with clang and writes Go bindings
+// Command bpf2go compiles C files to BPF with clang (several are linked into
+// one object, as bpftool gen object links them) and writes Go bindings
 // that embed the object, with the command line and the generated API of
 // cilium/ebpf's bpf2go: a project that switches libraries changes the
 // import path in its go:generate lines and nothing else.

@@ -16,11 +16,14 @@ import (
 	"github.com/bpfkit/ebpf/cmd/bpf2go/gen"
 )
 
-const usage = `Usage: %[1]s [options] <ident> <source file> [-- <C flags>]
+const usage = `Usage: %[1]s [options] <ident> <source file>... [-- <C flags>]
 
 bpf2go compiles a C file to BPF with clang and writes Go bindings that embed
 the object: for each target, <stem>_<target>.go and <stem>_<target>.o in the
-output directory (stem: -output-stem, or ident in lower case).
+output directory (stem: -output-stem, or ident in lower case). Several C
+files are compiled one by one and linked into that one object, as bpftool
+gen object links them (extern functions, variables and maps resolve across
+the files).
 
 ident starts every name the bindings declare (bpfObjects, loadBpfObjects, ...)
 and must be a Go identifier; if it is exported, so are the load functions.
@@ -55,8 +58,8 @@ type options struct {
 	// identStem is the Go name stem, outputStem the file name stem.
 	identStem, outputStem, outputSuffix string
 	pkg, outputDir                      string
-	// sources are the C files, absolute. There is one today; the build
-	// step (build.go) is written for more.
+	// sources are the C files, absolute; several are linked into one
+	// object (build.go).
 	sources []string
 	targets []target
 	// cc is the compiler as given by -cc or $BPF2GO_CC, empty to search.
@@ -153,11 +156,8 @@ func parseArgs(out io.Writer, args []string) (*options, error) {
 	}
 	o.cFlags = extra
 
-	switch {
-	case len(positional) < 2:
+	if len(positional) < 2 {
 		return nil, cliError{errors.New("expected two arguments: the identifier stem and the C source file")}
-	case len(positional) > 2:
-		return nil, cliError{fmt.Errorf("unexpected argument %q after the source file (C flags go after \"--\")", positional[2])}
 	}
 	o.identStem = positional[0]
 	for _, src := range positional[1:] {

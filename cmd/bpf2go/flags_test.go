@@ -92,7 +92,6 @@ func TestParseArgsErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"bpf"}, "expected two arguments"},
-		{[]string{"bpf", "a.c", "b.c"}, `unexpected argument "b.c"`},
 		{[]string{"-target", "sparc", "bpf", "a.c"}, `"sparc": unsupported target`},
 		{[]string{"-target", "mips64", "bpf", "a.c"}, `"mips64": unsupported target`},
 		{[]string{"-target", ",", "bpf", "a.c"}, "no targets"},

@@ -29,6 +29,7 @@ const usageText = `Usage:
   bpfobj [show] [-json] [-d] [-types] FILE.o
   bpfobj load [-json] [-prog NAME] [-v] FILE.o
   bpfobj run [-json] [-data HEX|@FILE] [-ctx HEX] [-repeat N] [-v] FILE.o PROG
+  bpfobj link -o OUT.o IN.o...
   bpfobj btf [-format c] [-o FILE] FILE|vmlinux
   bpfobj btf -min-core -o OUT.btf [-json] FILE|vmlinux OBJ.o...
   bpfobj map dump [-json] ID|PIN
@@ -44,6 +45,7 @@ run    load the object and run PROG with BPF_PROG_TEST_RUN (root)
                  programs get a 64-byte sample packet by default
          -ctx    context as hex (a struct __sk_buff, xdp_md, syscall argument...)
          -repeat run the program N times (default 1)
+link   link objects into one, as bpftool gen object does (no privileges needed)
 btf    print FILE's BTF (an object, raw BTF, or the running kernel's with
        "vmlinux") as a C header, as bpftool btf dump format c does
          -o      write it to a file
@@ -97,6 +99,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	cmd := "default"
+	if len(args) > 0 && args[0] == "link" {
+		return runLink(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "show", "load", "run":
